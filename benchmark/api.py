@@ -1,0 +1,269 @@
+"""``NASBench``: the original NAS-Bench-101 API over a memory-mapped store, without TensorFlow.
+
+Answers match the original ``nasbench.api.NASBench`` (same keys and structures, same
+``OutOfDomainError`` cases); repeats are sampled from the instance's own
+``numpy.random.Generator``, never a global RNG.  Loading maps the arrays and reads nothing else,
+so it takes milliseconds; queries find any isomorphic or unpruned form of a cell through the
+store's labelled-graph look-up, without computing the MD5 hash.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CellNotInStoreError, OutOfDomainError, StoreError
+from .space.constants import INPUT, MAX_EDGES, MAX_VERTICES, NUM_OP_CHOICES, OPS, OUTPUT
+from .space.enumeration import upper_slots
+from .space.spec import ModelSpec
+from .data.records import RUN_FIELDS
+from .data.store import Store, open_store
+
+_OP_NAMES = {-1: INPUT, -2: OUTPUT, **{i: op for i, op in enumerate(OPS)}}
+_SLOTS = {n: upper_slots(n) for n in range(2, MAX_VERTICES + 1)}
+Repeat = int | str | None
+
+
+class NASBench:
+    """The table.  ``path`` is a store directory or an official ``.tfrecord`` (converted on first
+    use into ``<name>.store`` beside it, or into the user cache dir if that is not writable)."""
+
+    def __init__(self, path: str | os.PathLike, seed: int | np.random.Generator | None = None,
+                 *, verify: bool = False):
+        path = Path(path).expanduser()
+        if path.suffix == ".tfrecord" or path.is_file():
+            path = _converted(path)
+        self._init_store(open_store(path, verify=verify), seed)
+
+    @classmethod
+    def from_store(cls, store: Store, seed: int | np.random.Generator | None = None) -> "NASBench":
+        self = cls.__new__(cls)
+        self._init_store(store, seed)
+        return self
+
+    @classmethod
+    def synthetic(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> "NASBench":
+        """The embedded synthetic table (built once, ~20 s, then cached).  ``seed`` selects the
+        table; ``rng`` seeds the repeat sampling of this instance."""
+        from .data.synthetic import synthetic_store
+
+        return cls.from_store(open_store(synthetic_store(seed)), rng)
+
+    def _init_store(self, store: Store, seed: int | np.random.Generator | None) -> None:
+        self.store = store
+        self.manifest = store.manifest
+        a = store.arrays
+        self._arrays = a
+        self.hashes = a["hashes"]
+        self.budgets: list[int] = store.budgets
+        self.valid_epochs = set(self.budgets)
+        self._budget_index = {b: i for i, b in enumerate(self.budgets)}
+        self._runs = {name: a[name] for name in RUN_FIELDS}
+        self._graph_offset = a["graph_offset"].tolist()
+        self._graph_id = a["graph_id"]
+        self._cell_of = a["cell_of"]
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self._row_cache: dict[tuple[bytes, tuple[str, ...]], int] = {}
+        self.config = {"module_vertices": MAX_VERTICES, "max_edges": MAX_EDGES,
+                       "available_ops": list(OPS), "num_repeats": 3}
+        self.reset_budget_counters()
+
+    # ---- identity -----------------------------------------------------------------------------
+    @property
+    def is_synthetic(self) -> bool:
+        return self.store.synthetic
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def __repr__(self) -> str:
+        kind = "synthetic" if self.is_synthetic else "NAS-Bench-101"
+        return f"NASBench({str(self.path)!r}, {kind}, {len(self)} cells, budgets {self.budgets})"
+
+    # ---- optima ---------------------------------------------------------------------------------
+    @property
+    def best_mean_test_accuracy(self) -> float:
+        return self._optimum("best_mean_test_accuracy")
+
+    @property
+    def best_mean_validation_accuracy(self) -> float:
+        return self._optimum("best_mean_validation_accuracy")
+
+    def _optimum(self, key: str) -> float:
+        try:
+            return float(self.manifest["optima"][key])
+        except KeyError:
+            raise StoreError(f"{self.path}: no 108-epoch data, so no optimum") from None
+
+    # ---- the original API -------------------------------------------------------------------
+    def query(self, model_spec: ModelSpec, epochs: int = 108, stop_halfway: bool = False,
+              repeat: Repeat = None) -> dict[str, Any]:
+        """Metrics of one training run (``repeat=None``: sampled; 0/1/2; ``'mean'``)."""
+        b = self._budget(epochs)
+        row = self.row_of_spec(model_spec)
+        prefix = "halfway_" if stop_halfway else "final_"
+        if repeat == "mean":
+            values = {k: float(self._runs[prefix + k][row, b].astype(np.float64).sum() / 3)
+                      for k in ("training_time", "train_accuracy", "validation_accuracy",
+                                "test_accuracy")}
+        else:
+            r = self._repeat(repeat)
+            values = {k: float(self._runs[prefix + k][row, b, r])
+                      for k in ("training_time", "train_accuracy", "validation_accuracy",
+                                "test_accuracy")}
+        data = self._fixed(row)
+        data.update(values)
+        self.training_time_spent += data["training_time"]
+        self.total_epochs_spent += epochs // 2 if stop_halfway else epochs
+        return data
+
+    def get_metrics_from_hash(self, module_hash: str) -> tuple[dict, dict]:
+        """``(fixed_stat, computed_stat)`` as the original: computed[epochs] is a list of runs."""
+        row = self.row_of_hash(module_hash)
+        computed = {}
+        for epochs, b in self._budget_index.items():
+            computed[epochs] = [{name: float(self._runs[name][row, b, r]) for name in RUN_FIELDS}
+                                for r in range(3)]
+        return self._fixed(row), computed
+
+    def get_metrics_from_spec(self, model_spec: ModelSpec) -> tuple[dict, dict]:
+        self._check_spec(model_spec)
+        return self.get_metrics_from_hash(model_spec.hash())
+
+    def hash_iterator(self) -> Iterator[str]:
+        return iter(self.hashes.astype(str).tolist())
+
+    def is_valid(self, model_spec: ModelSpec) -> bool:
+        try:
+            self._check_spec(model_spec)
+        except OutOfDomainError:
+            return False
+        return True
+
+    def get_budget_counters(self) -> tuple[float, int]:
+        return self.training_time_spent, self.total_epochs_spent
+
+    def reset_budget_counters(self) -> None:
+        self.training_time_spent = 0.0
+        self.total_epochs_spent = 0
+
+    # ---- rows and vectorised access --------------------------------------------------------------
+    def row_of_hash(self, module_hash: str) -> int:
+        key = module_hash.encode() if isinstance(module_hash, str) else module_hash
+        i = int(np.searchsorted(self.hashes, key))
+        if i >= len(self.hashes) or self.hashes[i] != key:
+            raise CellNotInStoreError(f"{self.path}: no cell with hash {module_hash!r}")
+        return i
+
+    def rows_of_hashes(self, hashes: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Rows of many hashes at once; -1 where a hash is not in the store."""
+        keys = np.asarray(hashes, dtype="S32")
+        idx = np.minimum(np.searchsorted(self.hashes, keys), len(self.hashes) - 1)
+        return np.where(self.hashes[idx] == keys, idx, -1)
+
+    def row_of_spec(self, model_spec: ModelSpec) -> int:
+        """Row of a spec in any isomorphic or unpruned form; ``OutOfDomainError`` if invalid."""
+        key = (model_spec.original_matrix.tobytes(), tuple(model_spec.original_ops))
+        row = self._row_cache.get(key)
+        if row is None:
+            self._check_spec(model_spec)
+            row = self.row_of_graph(model_spec.matrix, [_label(op) for op in model_spec.ops])
+            if row < 0:
+                raise CellNotInStoreError(f"{self.path}: cell {model_spec.hash()} is not in this "
+                                          "store")
+            if len(self._row_cache) < 1_000_000:
+                self._row_cache[key] = row
+        return row
+
+    def row_of_graph(self, matrix: np.ndarray, labels: Sequence[int]) -> int:
+        """Row of a pruned, valid labelled graph; -1 if this store lacks it."""
+        n = len(labels)
+        mask = 0
+        for k, (x, y) in enumerate(_SLOTS[n]):
+            if matrix[x, y]:
+                mask |= 1 << k
+        graph = int(self._graph_id[self._graph_offset[n] + mask])
+        if graph < 0:
+            return -1
+        code = 0
+        for lab in labels[1:-1]:
+            code = code * NUM_OP_CHOICES + lab
+        return int(self._cell_of[graph, code])
+
+    def metric(self, name: str, epochs: int = 108) -> np.ndarray:
+        """A whole (cells, 3) array of a run field at one budget (a read-only view)."""
+        if name not in self._runs:
+            raise KeyError(f"unknown metric {name!r}; one of {', '.join(RUN_FIELDS)}")
+        return self._runs[name][:, self._budget(epochs)]
+
+    def array(self, name: str) -> np.ndarray:
+        """A raw store array by name (hashes, matrices, labels, trainable_parameters, ...)."""
+        return self._arrays[name]
+
+    def spec_of_row(self, row: int) -> ModelSpec:
+        n = int(self._arrays["num_vertices"][row])
+        ops = [_OP_NAMES[lab] for lab in self._arrays["labels"][row, :n].tolist()]
+        return ModelSpec(self._arrays["matrices"][row, :n, :n], ops)
+
+    # ---- internals -------------------------------------------------------------------------------
+    def _fixed(self, row: int) -> dict[str, Any]:
+        a = self._arrays
+        n = int(a["num_vertices"][row])
+        return {"module_adjacency": np.array(a["matrices"][row, :n, :n]),
+                "module_operations": [_OP_NAMES[lab] for lab in a["labels"][row, :n].tolist()],
+                "trainable_parameters": int(a["trainable_parameters"][row])}
+
+    def _budget(self, epochs: int) -> int:
+        b = self._budget_index.get(epochs)
+        if b is None:
+            raise OutOfDomainError(f"invalid number of epochs {epochs!r}, must be one of "
+                                   f"{sorted(self.valid_epochs)} in {self.path}")
+        return b
+
+    def _repeat(self, repeat: Repeat) -> int:
+        if repeat is None:
+            return int(self.rng.integers(3))
+        if repeat in (0, 1, 2) and not isinstance(repeat, bool):
+            return int(repeat)
+        raise ValueError(f"repeat must be None, 0, 1, 2 or 'mean', got {repeat!r}")
+
+    def _check_spec(self, model_spec: ModelSpec) -> None:
+        if not model_spec.valid_spec:
+            raise OutOfDomainError("invalid spec, provided graph is disconnected.")
+        if model_spec.num_vertices > MAX_VERTICES:
+            raise OutOfDomainError(f"too many vertices, got {model_spec.num_vertices} "
+                                   f"(max vertices = {MAX_VERTICES})")
+        if model_spec.num_edges > MAX_EDGES:
+            raise OutOfDomainError(f"too many edges, got {model_spec.num_edges} "
+                                   f"(max edges = {MAX_EDGES})")
+
+
+def _label(op: str) -> int:
+    return -1 if op == INPUT else -2 if op == OUTPUT else OPS.index(op)
+
+
+def _converted(src: Path) -> Path:
+    """The store of an official file, converting it on first use."""
+    from .data.convert import convert, default_store_path
+
+    if not src.is_file():
+        raise FileNotFoundError(f"{src}: no such file")
+    target = default_store_path(src)
+    if not os.access(src.parent, os.W_OK):
+        from platformdirs import user_cache_dir
+
+        target = Path(user_cache_dir("nasbench-harness")) / target.name
+    try:
+        manifest = open_store(target).manifest
+        if manifest["source"]["size"] == src.stat().st_size:
+            return target
+    except StoreError:
+        pass
+    return convert(src, target)

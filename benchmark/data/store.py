@@ -1,0 +1,166 @@
+"""The columnar store: a directory of ``.npy`` arrays plus ``manifest.json``, memory-mapped on load.
+
+Layout (C cells sorted by hash, B budgets ascending, R = 3 repeats)::
+
+    manifest.json           schema version, source (name, size, sha256), counts, optima, checksums
+    hashes.npy              (C,) S32      module hashes, ascending
+    matrices.npy            (C, 7, 7) int8 stored (first-met) adjacency, zero padded
+    labels.npy              (C, 7) int8   -1 input, 0 conv3x3, 1 conv1x1, 2 maxpool, -2 output, -3 pad
+    num_vertices.npy        (C,) int8
+    trainable_parameters.npy (C,) int64
+    <run field>.npy         (C, B, R)     halfway_/final_ training_time and accuracies
+    total_time.npy          (C, B, R) float64, NaN where the record has none
+    graph_offset.npy, graph_id.npy, cell_of.npy   labelled graph -> row look-up (see CellTable)
+
+Run fields are stored as float32 when every value is exactly a float32 (then float64(float32) gives
+back the same bits), else as float64: either way values round-trip bit-exactly.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..fileutil import atomic_directory, atomic_write_text, file_sha256
+from ..errors import StoreError
+from ..space.constants import BUDGETS, NUM_REPEATS
+from ..space.enumeration import CellTable, NUM_CELLS
+from .records import RUN_FIELDS
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+FORMAT = "nasbench-harness-store"
+MANIFEST = "manifest.json"
+CELL_ARRAYS = ("hashes", "matrices", "labels", "num_vertices", "trainable_parameters")
+LOOKUP_ARRAYS = ("graph_offset", "graph_id", "cell_of")
+RUN_ARRAYS = (*RUN_FIELDS, "total_time")
+
+
+def optima(arrays: dict[str, np.ndarray], budgets: list[int]) -> dict[str, Any]:
+    """Best mean (over repeats, summed in order then /3) test and validation accuracy at 108."""
+    if 108 not in budgets:
+        return {}
+    b = budgets.index(108)
+    out = {}
+    for key, fieldname in (("test", "final_test_accuracy"), ("validation",
+                                                              "final_validation_accuracy")):
+        runs = arrays[fieldname][:, b, :].astype(np.float64)
+        mean = (runs[:, 0] + runs[:, 1] + runs[:, 2]) / 3
+        best = int(np.argmax(mean))
+        out[f"best_mean_{key}_accuracy"] = float(mean[best])
+        out[f"best_mean_{key}_hash"] = arrays["hashes"][best].decode()
+    return out
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """float32 if lossless (NaN counts as lossless), else float64."""
+    as32 = values.astype(np.float32)
+    same = (as32.astype(np.float64) == values) | np.isnan(values)
+    return as32 if bool(same.all()) else values
+
+
+def write_store(out: Path, cells: dict[str, np.ndarray], runs: dict[str, np.ndarray],
+                budgets: list[int], lookup: CellTable, meta: dict[str, Any]) -> Path:
+    """Write a store atomically.  ``cells``/``runs`` are in hash order; ``lookup`` maps graphs to
+    enumeration rows, which are remapped here to this store's rows."""
+    hashes = cells["hashes"]
+    num = int(hashes.shape[0])
+    complete = num == NUM_CELLS
+    if complete:
+        cell_of = lookup.cell_of
+    else:
+        row_of_cell = np.full(len(lookup), -1, np.int32)
+        row_of_cell[np.searchsorted(lookup.hashes, hashes)] = np.arange(num, dtype=np.int32)
+        cell_of = np.where(lookup.cell_of >= 0, row_of_cell[lookup.cell_of], -1).astype(np.int32)
+    arrays = {**cells, **{k: _narrow(np.asarray(v, np.float64)) if k != "total_time" else
+                          np.asarray(v, np.float64) for k, v in runs.items()},
+              "graph_offset": lookup.graph_offset, "graph_id": lookup.graph_id,
+              "cell_of": cell_of}
+    manifest = {
+        "format": FORMAT, "schema_version": SCHEMA_VERSION, **meta,
+        "num_cells": num, "complete": complete, "budgets": budgets,
+        "num_repeats": NUM_REPEATS, "optima": optima(arrays, budgets), "files": {},
+    }
+    with atomic_directory(out) as tmp:
+        for name, arr in arrays.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr))
+            manifest["files"][name] = {"dtype": str(arr.dtype), "shape": list(arr.shape),
+                                       "sha256": file_sha256(tmp / f"{name}.npy")}
+        atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return out
+
+
+
+
+@dataclass
+class Store:
+    """An opened store: the manifest and read-only memory-mapped arrays."""
+
+    path: Path
+    manifest: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(repr=False)
+
+    @property
+    def budgets(self) -> list[int]:
+        return list(self.manifest["budgets"])
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.manifest.get("synthetic", False))
+
+    def __len__(self) -> int:
+        return int(self.manifest["num_cells"])
+
+    def verify(self) -> None:
+        """Check every array against the manifest's SHA256 (reads the whole store)."""
+        for name, info in self.manifest["files"].items():
+            if file_sha256(self.path / f"{name}.npy") != info["sha256"]:
+                raise StoreError(f"{self.path / (name + '.npy')}: checksum does not match "
+                                 f"{MANIFEST}; convert the source again")
+
+
+def open_store(path: str | Path, verify: bool = False) -> Store:
+    """Open a converted store; one clear ``StoreError`` for anything that does not fit."""
+    path = Path(path)
+    mpath = path / MANIFEST
+    try:
+        manifest = json.loads(mpath.read_text())
+    except FileNotFoundError:
+        raise StoreError(f"{path}: not a NAS-Bench-101 store (no {MANIFEST}); "
+                         "convert a .tfrecord with 'nasbench data convert'") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{mpath}: unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise StoreError(f"{mpath}: not a {FORMAT} manifest")
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise StoreError(f"{mpath}: schema version {manifest.get('schema_version')!r}, this "
+                         f"version reads {SCHEMA_VERSION}; convert the source again")
+    arrays = {}
+    for name in (*CELL_ARRAYS, *RUN_ARRAYS, *LOOKUP_ARRAYS):
+        info = manifest.get("files", {}).get(name)
+        fpath = path / f"{name}.npy"
+        if info is None:
+            raise StoreError(f"{mpath}: no entry for {name}.npy")
+        try:
+            arr = np.load(fpath, mmap_mode="r")
+        except FileNotFoundError:
+            raise StoreError(f"{fpath}: missing from the store") from None
+        except ValueError as exc:
+            raise StoreError(f"{fpath}: unreadable array ({exc})") from None
+        if list(arr.shape) != info["shape"] or str(arr.dtype) != info["dtype"]:
+            raise StoreError(f"{fpath}: shape {arr.shape}/{arr.dtype} does not match {MANIFEST} "
+                             f"({tuple(info['shape'])}/{info['dtype']})")
+        arrays[name] = arr.view(np.ndarray)
+    store = Store(path, manifest, arrays)
+    if verify:
+        store.verify()
+    return store
+
+
+__all__ = ["BUDGETS", "CELL_ARRAYS", "FORMAT", "LOOKUP_ARRAYS", "MANIFEST", "RUN_ARRAYS",
+           "SCHEMA_VERSION", "Store", "open_store", "optima", "write_store"]

@@ -1,0 +1,103 @@
+"""``nasbench data``: convert, download, inspect and query tables."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .util import examples
+
+
+def register(groups: argparse._SubParsersAction) -> None:
+    p = groups.add_parser("data", help="the table: convert, download, info, query",
+                          description="NAS-Bench-101 tables and stores.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    c = sub.add_parser("convert", help="convert an official .tfrecord into a store", **examples(
+        "nasbench data convert nasbench_only108.tfrecord",
+        "nasbench data convert nasbench_full.tfrecord --out ~/nb101-full"))
+    c.add_argument("src", type=Path, help="nasbench_full.tfrecord or nasbench_only108.tfrecord")
+    c.add_argument("--out", type=Path, help="store directory (default: <src>.store beside it)")
+    c.set_defaults(func=cmd_convert)
+
+    d = sub.add_parser("download", help="download the official file, verify, convert", **examples(
+        "nasbench data download --only108 --dir ~/nb101"))
+    which = d.add_mutually_exclusive_group()
+    which.add_argument("--full", dest="which", action="store_const", const="full",
+                       help="nasbench_full.tfrecord (~1.95 GB, budgets 4/12/36/108)")
+    which.add_argument("--only108", dest="which", action="store_const", const="only108",
+                       help="nasbench_only108.tfrecord (~499 MB; the default)")
+    d.add_argument("--dir", type=Path, default=Path("."), help="download folder (default: .)")
+    d.add_argument("--url", help="override the download URL (mirrors, tests)")
+    d.add_argument("--sha256", help="override the expected SHA256 (with --url)")
+    d.set_defaults(func=cmd_download, which="only108")
+
+    i = sub.add_parser("info", help="summary of a store", **examples(
+        "nasbench data info ~/nb101/nasbench_only108.store", "nasbench data info synthetic"))
+    i.add_argument("store", nargs="?", default="synthetic",
+                   help="store directory, .tfrecord, or 'synthetic' (default)")
+    i.set_defaults(func=cmd_info)
+
+    q = sub.add_parser("query", help="metrics of one cell as JSON", **examples(
+        "nasbench data query --hash 28cfc7874f6d200472e1a9dcd8650aa0 --data synthetic",
+        "nasbench data query --matrix '[[0,1],[0,0]]' --ops input,output --epochs 12"))
+    key = q.add_mutually_exclusive_group(required=True)
+    key.add_argument("--hash", help="module hash")
+    key.add_argument("--matrix", help="adjacency as JSON (with --ops)")
+    q.add_argument("--ops", help="comma-joined ops, with input and output")
+    q.add_argument("--epochs", type=int, help="budget (default: every budget of the store)")
+    q.add_argument("--data", default="synthetic", help="store, .tfrecord or 'synthetic'")
+    q.set_defaults(func=cmd_query)
+
+
+def open_table(name: str):
+    """``synthetic`` or a path to a store / official file."""
+    from benchmark import NASBench
+
+    if name == "synthetic":
+        return NASBench.synthetic()
+    return NASBench(name)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from benchmark.data.convert import convert
+
+    out = convert(args.src, args.out)
+    print(out)
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from benchmark.data.download import download
+
+    print(download(args.which, args.dir, url=args.url, sha256=args.sha256))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    nb = open_table(args.store)
+    m = nb.manifest
+    info = {"store": str(nb.path), "kind": "synthetic" if nb.is_synthetic else "NAS-Bench-101",
+            "cells": len(nb), "budgets": nb.budgets, "repeats": m["num_repeats"],
+            "complete": m["complete"], "source": m.get("source"), **m.get("optima", {})}
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from .space import parse_spec
+
+    nb = open_table(args.data)
+    if args.hash:
+        fixed, computed = nb.get_metrics_from_hash(args.hash)
+    else:
+        if not args.ops:
+            raise ValueError("--matrix needs --ops")
+        fixed, computed = nb.get_metrics_from_spec(parse_spec(args.matrix, args.ops))
+    if args.epochs is not None:
+        if args.epochs not in computed:
+            raise ValueError(f"--epochs {args.epochs} not in this store's budgets {nb.budgets}")
+        computed = {args.epochs: computed[args.epochs]}
+    fixed["module_adjacency"] = fixed["module_adjacency"].tolist()
+    print(json.dumps({**fixed, "runs": {str(k): v for k, v in computed.items()}}, indent=2))
+    return 0

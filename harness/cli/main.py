@@ -1,0 +1,76 @@
+"""Entry point of ``nasbench``: builds the parser from the command groups and maps errors to exits.
+
+Every error a user can cause ends as one line on stderr (``nasbench: error: ...``) and exit code 2;
+an unexpected failure keeps its traceback, since that is a bug to report.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import data, space
+
+EXAMPLES = """examples:
+  nasbench space info
+  nasbench space hash --matrix '[[0,1],[0,0]]' --ops input,output
+  nasbench data convert nasbench_only108.tfrecord --out ~/nb101
+  nasbench data query --hash 28cfc7874f6d200472e1a9dcd8650aa0 --data ~/nb101
+"""
+
+
+class UserError(Exception):
+    """An error caused by input; printed as one line with exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nasbench", description="NAS-Bench-101: search space, table and optimizer harness.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
+    for module in _command_modules():
+        module.register(groups)
+    return parser
+
+
+def _command_modules():
+    return [space, data]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("nasbench: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - classify, then re-raise what is a bug
+        if not is_user_error(exc):
+            raise
+        print(f"nasbench: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Errors caused by input: bad values, missing or corrupt files, our own data errors."""
+    from benchmark.errors import BenchmarkError
+
+    return isinstance(exc, (UserError, BenchmarkError, ValueError, OSError, KeyError))
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, KeyError) and exc.args:
+        text = str(exc.args[0])
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

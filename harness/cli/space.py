@@ -1,0 +1,88 @@
+"""``nasbench space``: the search space from the command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.space import INPUT, OUTPUT, ModelSpec, enumerate_cells
+from benchmark.space.constants import OPS
+
+from benchmark.fileutil import atomic_writer
+
+from .util import examples
+
+_OP_BY_LABEL = {-1: INPUT, -2: OUTPUT, **{i: op for i, op in enumerate(OPS)}}
+
+
+def register(groups: argparse._SubParsersAction) -> None:
+    p = groups.add_parser("space", help="the search space: hash, info, export",
+                          description="The NAS-Bench-101 search space.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    h = sub.add_parser("hash", help="official hash of a cell", **examples(
+        "nasbench space hash --matrix '[[0,1],[0,0]]' --ops input,output"))
+    h.add_argument("--matrix", required=True, help="adjacency as JSON, rows are sources")
+    h.add_argument("--ops", required=True, help="comma-joined ops, with input and output")
+    h.set_defaults(func=cmd_hash)
+
+    i = sub.add_parser("info", help="cell counts per vertex number", **examples(
+        "nasbench space info"))
+    i.set_defaults(func=cmd_info)
+
+    e = sub.add_parser("export", help="every cell as TSV, sorted by hash", **examples(
+        "nasbench space export --out cells.tsv", "nasbench space export | head"))
+    e.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    e.set_defaults(func=cmd_export)
+
+
+def parse_spec(matrix: str, ops: str) -> ModelSpec:
+    """A ``ModelSpec`` from CLI strings; bad JSON or specs raise ``ValueError``."""
+    try:
+        parsed = json.loads(matrix)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--matrix is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    return ModelSpec(parsed, [o.strip() for o in ops.split(",")])
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    spec = parse_spec(args.matrix, args.ops)
+    if not spec.valid_spec:
+        raise ValueError("the cell is disconnected: input does not reach output")
+    print(spec.hash())
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    table = enumerate_cells()
+    counts = np.bincount(table.num_vertices, minlength=8)
+    print("vertices\tcells")
+    for n in range(2, 8):
+        print(f"{n}\t{counts[n]}")
+    print(f"total\t{len(table)}")
+    return 0
+
+
+def export_rows(table) -> list[str]:
+    """TSV lines of :func:`cmd_export` (hash, adjacency, ops, vertices, edges, parameters)."""
+    lines = ["hash\tadjacency\tops\tnum_vertices\tnum_edges\ttrainable_parameters"]
+    hashes = table.hex_hashes()
+    for i, n in enumerate(table.num_vertices.tolist()):
+        adjacency = "".join(map(str, table.matrices[i, :n, :n].ravel().tolist()))
+        ops = ",".join(_OP_BY_LABEL[lab] for lab in table.labels[i, :n].tolist())
+        lines.append(f"{hashes[i]}\t{adjacency}\t{ops}\t{n}\t{table.num_edges[i]}\t"
+                     f"{table.trainable_parameters[i]}")
+    return lines
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    text = "\n".join(export_rows(enumerate_cells())) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        with atomic_writer(args.out) as fh:
+            fh.write(text)
+    return 0

@@ -1,0 +1,21 @@
+"""Run every benchmark script in turn."""
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+SCRIPTS: list[str] = []
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING)
+    selected = sys.argv[1:] or SCRIPTS
+    for name in selected:
+        print(f"\n=== {name} ===", flush=True)
+        importlib.import_module(name if name.startswith("perf.") else f"perf.{name}").main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
