@@ -1,0 +1,239 @@
+"""The encodings of the NAS-Bench-101 optimizer comparison (automl/nas_benchmarks ``NASCifar10A/B/C``).
+
+Each encoding turns a configuration (any mapping of hyperparameter name to value, such as a
+ConfigSpace ``Configuration`` or a plain dict) into a raw 7-vertex cell, and a spec back into a
+configuration where the encoding can represent it.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import ConfigSpace as CS
+import numpy as np
+
+from ..space.constants import CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICES, MAXPOOL3X3, OUTPUT
+from ..space.spec import ModelSpec
+
+#: Op choices in the order of the original encodings (not the hash-label order).
+OP_CHOICES = (CONV1X1, CONV3X3, MAXPOOL3X3)
+NUM_SLOTS = MAX_VERTICES * (MAX_VERTICES - 1) // 2          # 21
+ROW_MAJOR = list(zip(*np.triu_indices(MAX_VERTICES, k=1)))   # A and C: edge i -> (row, col)
+OP_NAMES = [f"op_node_{i}" for i in range(MAX_VERTICES - 2)]
+_A_BITS = [(f"edge_{i}", 1 << (int(r) + int(c) * (int(c) - 1) // 2))
+           for i, (r, c) in enumerate(ROW_MAJOR)]
+
+
+def _b_slot(bit: int) -> tuple[int, int]:
+    """(x, y) of bit ``bit`` in ``gen_is_edge_fn``: bit x + y(y-1)/2."""
+    for y in range(MAX_VERTICES):
+        for x in range(y):
+            if x + y * (y - 1) // 2 == bit:
+                return x, y
+    raise ValueError(bit)
+
+
+#: B: slot s sets list position s, folded most significant first, so it is bit 20 - s.
+B_SLOTS = [_b_slot(NUM_SLOTS - 1 - s) for s in range(NUM_SLOTS)]
+
+
+class ConfigError(ValueError):
+    """A configuration that does not fit its encoding (names the hyperparameter and value)."""
+
+
+class Encoding:
+    """Base class: the ConfigSpace space, config -> raw cell, spec -> config."""
+
+    name: str = ""
+    hyperparameters: tuple[str, ...] = ()
+
+    def config_space(self, seed: int | None = None) -> CS.ConfigurationSpace:
+        cs = CS.ConfigurationSpace(seed=seed)
+        cs.add([CS.CategoricalHyperparameter(n, list(OP_CHOICES)) for n in OP_NAMES])
+        cs.add(self._edge_hyperparameters())
+        return cs
+
+    def _edge_hyperparameters(self) -> list:
+        raise NotImplementedError
+
+    def raw_cell(self, config: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
+        """Validated config -> (7x7 raw matrix, 7 ops)."""
+        self.check(config)
+        ops = [INPUT, *(config[n] for n in OP_NAMES), OUTPUT]
+        return self._matrix(config), ops
+
+    def raw_mask(self, config: Mapping[str, Any]) -> int:
+        """The raw cell's edges as a ``gen_is_edge_fn`` bitmask (bit x + y(y-1)/2 is (x, y))."""
+        matrix = self._matrix(config)
+        return sum(1 << (x + y * (y - 1) // 2) for x, y in zip(*np.nonzero(matrix)))
+
+    def to_spec(self, config: Mapping[str, Any]) -> ModelSpec:
+        return ModelSpec(*self.raw_cell(config))
+
+    def raw_invalid(self, mask: int) -> bool:
+        """Invalid before pruning (A and C: more than 9 raw edges, as the original code)."""
+        return mask.bit_count() > MAX_EDGES
+
+    def from_spec(self, spec: ModelSpec) -> dict[str, Any]:
+        """A configuration whose cell is ``spec`` (up to isomorphism and pruning)."""
+        if not spec.is_valid:
+            raise ConfigError(f"{self.name}: cannot encode an invalid spec")
+        matrix, ops = _embed(spec)
+        config: dict[str, Any] = {n: op for n, op in zip(OP_NAMES, ops[1:-1])}
+        config.update(self._edges_of(matrix))
+        return config
+
+    def _matrix(self, config: Mapping[str, Any]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _edges_of(self, matrix: np.ndarray) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def check(self, config: Mapping[str, Any]) -> None:
+        """Unknown or missing names, wrong types or values: one ``ConfigError`` naming them."""
+        unknown = set(config) - set(self.hyperparameters)
+        if unknown:
+            raise ConfigError(f"{self.name}: unknown hyperparameter {sorted(unknown)[0]!r}")
+        for n in self.hyperparameters:
+            if n not in config:
+                raise ConfigError(f"{self.name}: missing hyperparameter {n!r}")
+        for n in OP_NAMES:
+            if config[n] not in OP_CHOICES:
+                raise ConfigError(f"{self.name}: {n} = {config[n]!r} is not one of {OP_CHOICES}")
+        self._check_edges(config)
+
+    def _check_edges(self, config: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _embed(spec: ModelSpec) -> tuple[np.ndarray, list[str]]:
+    """A 7x7 form of a valid spec: the original when it is 7x7, else the pruned cell with
+    unused interior vertices (no edges, pruned again on the way back)."""
+    if spec.original_matrix.shape == (MAX_VERTICES, MAX_VERTICES):
+        return spec.original_matrix, list(spec.original_ops)
+    n = spec.num_vertices
+    matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
+    keep = list(range(n - 1)) + [MAX_VERTICES - 1]
+    matrix[np.ix_(keep, keep)] = spec.matrix
+    ops = list(spec.ops[:-1]) + [OP_CHOICES[0]] * (MAX_VERTICES - n) + [OUTPUT]
+    return matrix, ops
+
+
+class NASCifar10A(Encoding):
+    """5 ops + 21 binary edges (row-major upper triangle)."""
+
+    name = "A"
+    hyperparameters = (*OP_NAMES, *(f"edge_{i}" for i in range(NUM_SLOTS)))
+
+    def _edge_hyperparameters(self):
+        return [CS.CategoricalHyperparameter(f"edge_{i}", [0, 1]) for i in range(NUM_SLOTS)]
+
+    def _check_edges(self, config):
+        for i in range(NUM_SLOTS):
+            v = config[f"edge_{i}"]
+            if not _is_int(v) or v not in (0, 1):
+                raise ConfigError(f"A: edge_{i} = {v!r} is not 0 or 1")
+
+    def _matrix(self, config):
+        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
+        for i, (r, c) in enumerate(ROW_MAJOR):
+            matrix[r, c] = config[f"edge_{i}"]
+        return matrix
+
+    def _edges_of(self, matrix):
+        return {f"edge_{i}": int(matrix[r, c]) for i, (r, c) in enumerate(ROW_MAJOR)}
+
+    def raw_mask(self, config):
+        return sum(bit for name, bit in _A_BITS if config[name])
+
+
+class NASCifar10B(Encoding):
+    """5 ops + 9 edge choices, each one of 21 slots (duplicates mean fewer edges)."""
+
+    name = "B"
+    hyperparameters = (*OP_NAMES, *(f"edge_{i}" for i in range(MAX_EDGES)))
+
+    def _edge_hyperparameters(self):
+        return [CS.CategoricalHyperparameter(f"edge_{i}", list(range(NUM_SLOTS)))
+                for i in range(MAX_EDGES)]
+
+    def _check_edges(self, config):
+        for i in range(MAX_EDGES):
+            v = config[f"edge_{i}"]
+            if not _is_int(v) or not 0 <= v < NUM_SLOTS:
+                raise ConfigError(f"B: edge_{i} = {v!r} is not an integer in 0..{NUM_SLOTS - 1}")
+
+    def raw_invalid(self, mask):
+        return False
+
+    def _matrix(self, config):
+        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
+        for i in range(MAX_EDGES):
+            matrix[B_SLOTS[config[f"edge_{i}"]]] = 1
+        return matrix
+
+    def raw_mask(self, config):
+        mask = 0
+        for i in range(MAX_EDGES):
+            mask |= 1 << (NUM_SLOTS - 1 - config[f"edge_{i}"])
+        return mask
+
+    def _edges_of(self, matrix):
+        slots = [s for s, xy in enumerate(B_SLOTS) if matrix[xy]]
+        if len(slots) > MAX_EDGES:
+            raise ConfigError(f"B: {len(slots)} edges do not fit {MAX_EDGES} edge choices")
+        slots += [slots[0]] * (MAX_EDGES - len(slots))
+        return {f"edge_{i}": s for i, s in enumerate(slots)}
+
+
+class NASCifar10C(Encoding):
+    """5 ops + the number of edges + 21 edge weights; the largest weights become edges."""
+
+    name = "C"
+    hyperparameters = (*OP_NAMES, "num_edges", *(f"edge_{i}" for i in range(NUM_SLOTS)))
+
+    def _edge_hyperparameters(self):
+        return [CS.UniformIntegerHyperparameter("num_edges", 0, MAX_EDGES),
+                *(CS.UniformFloatHyperparameter(f"edge_{i}", 0.0, 1.0) for i in range(NUM_SLOTS))]
+
+    def _check_edges(self, config):
+        k = config["num_edges"]
+        if not _is_int(k) or not 0 <= k <= MAX_EDGES:
+            raise ConfigError(f"C: num_edges = {k!r} is not an integer in 0..{MAX_EDGES}")
+        for i in range(NUM_SLOTS):
+            v = config[f"edge_{i}"]
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)) \
+                    or not 0.0 <= v <= 1.0:
+                raise ConfigError(f"C: edge_{i} = {v!r} is not a number in [0, 1]")
+
+    def _matrix(self, config):
+        weights = [config[f"edge_{i}"] for i in range(NUM_SLOTS)]
+        chosen = np.argsort(weights)[::-1][:config["num_edges"]]
+        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
+        for i in chosen:
+            matrix[ROW_MAJOR[i]] = 1
+        return matrix
+
+    def _edges_of(self, matrix):
+        on = [i for i, rc in enumerate(ROW_MAJOR) if matrix[rc]]
+        config: dict[str, Any] = {"num_edges": len(on)}
+        for i in range(NUM_SLOTS):
+            config[f"edge_{i}"] = (0.5 + i / 100) if i in on else i / 100
+        return config
+
+
+ENCODINGS: dict[str, type[Encoding]] = {"A": NASCifar10A, "B": NASCifar10B, "C": NASCifar10C}
+
+
+def get_encoding(name: str) -> Encoding:
+    try:
+        return ENCODINGS[name.upper()]()
+    except (KeyError, AttributeError):
+        raise ValueError(f"unknown encoding {name!r}; one of A, B, C") from None

@@ -1,0 +1,147 @@
+"""The table as an objective: configuration + budget -> validation error, cost, test error."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import ConfigSpace as CS
+import numpy as np
+
+from ..api import NASBench
+from ..space.constants import BUDGETS, OP_LABELS
+from .encodings import OP_NAMES, Encoding, get_encoding
+from .lookup import RawCellIndex
+
+_LABEL = {op: OP_LABELS[op] for op in OP_LABELS}
+
+RepeatPolicy = Literal["sample", "mean", 0, 1, 2]
+CostPolicy = Literal["one", "sum"]
+InvalidPolicy = Literal["penalty", "resample"]
+
+
+@dataclass(frozen=True, slots=True)
+class EvalResult:
+    """One evaluation.  ``test_error`` is the 108-epoch mean over the 3 runs whatever the budget."""
+
+    validation_error: float
+    test_error: float
+    cost: float
+    budget: int
+    invalid: bool
+    hash: str | None = None
+    repeat: int | None = None
+
+    @property
+    def loss(self) -> float:
+        return self.validation_error
+
+
+class Objective:
+    """An encoding of ``nasbench`` as a ConfigSpace objective with fidelity ``budget`` (epochs).
+
+    ``repeat``: ``'sample'`` a run per call from the caller's Generator, ``'mean'`` of the runs, or
+    a fixed run 0/1/2.  ``cost``: ``'one'`` run's training time (nas_benchmarks) or the ``'sum'``
+    of the 3 runs (HPOBench).  ``invalid``: ``'penalty'`` (loss 1 at cost 0, recorded, as the
+    paper) or ``'resample'`` (the harness tells the optimizer but records nothing).
+    """
+
+    def __init__(self, nasbench: NASBench, encoding: str | Encoding = "A", *,
+                 repeat: RepeatPolicy = "sample", cost: CostPolicy = "one",
+                 invalid: InvalidPolicy = "penalty"):
+        self.nasbench = nasbench
+        self.encoding = get_encoding(encoding) if isinstance(encoding, str) else encoding
+        if repeat not in ("sample", "mean", 0, 1, 2) or isinstance(repeat, bool):
+            raise ValueError(f"repeat policy must be 'sample', 'mean', 0, 1 or 2, got {repeat!r}")
+        if cost not in ("one", "sum"):
+            raise ValueError(f"cost policy must be 'one' or 'sum', got {cost!r}")
+        if invalid not in ("penalty", "resample"):
+            raise ValueError(f"invalid policy must be 'penalty' or 'resample', got {invalid!r}")
+        self.repeat, self.cost_policy, self.invalid_policy = repeat, cost, invalid
+        self.budgets: list[int] = list(nasbench.budgets)
+        self._b = {e: i for i, e in enumerate(self.budgets)}
+        self._valid = nasbench.metric("final_validation_accuracy", self.max_budget)
+        self._val = {e: nasbench.metric("final_validation_accuracy", e) for e in self.budgets}
+        self._time = {e: nasbench.metric("final_training_time", e) for e in self.budgets}
+        self._time_sum = {e: t.astype(np.float64).sum(axis=1) for e, t in self._time.items()}
+        test = nasbench.metric("final_test_accuracy", 108).astype(np.float64)
+        self._test_error = 1 - (test[:, 0] + test[:, 1] + test[:, 2]) / 3
+        self._hashes = nasbench.array("hashes")
+        self._rows: dict[tuple, int] = {}
+        self._index = RawCellIndex(nasbench.array("graph_offset"), nasbench.array("graph_id"),
+                                   nasbench.array("cell_of"))
+        self.y_star_valid = 1 - nasbench.best_mean_validation_accuracy
+        self.y_star_test = 1 - nasbench.best_mean_test_accuracy
+
+    @property
+    def max_budget(self) -> int:
+        return max(self.budgets)
+
+    def config_space(self, seed: int | None = None) -> CS.ConfigurationSpace:
+        return self.encoding.config_space(seed)
+
+    def fidelity_space(self, seed: int | None = None) -> CS.ConfigurationSpace:
+        cs = CS.ConfigurationSpace(seed=seed)
+        cs.add(CS.OrdinalHyperparameter("budget", self.budgets, default_value=self.max_budget))
+        return cs
+
+    def row(self, config: Mapping[str, Any]) -> int:
+        """Store row of a configuration's cell, -1 if it is invalid (cached per configuration)."""
+        names = self.encoding.hyperparameters
+        try:
+            key = tuple([config[n] for n in names]) if len(config) == len(names) else None
+            row = self._rows.get(key)
+        except (KeyError, TypeError):  # unhashable or missing values: checked below
+            key = row = None
+        if row is None:
+            self.encoding.check(config)
+            mask = self.encoding.raw_mask(config)
+            row = -1
+            if not self.encoding.raw_invalid(mask):
+                row = self._index.row(mask, [_LABEL[config[n]] for n in OP_NAMES])
+            if key is not None and len(self._rows) < 2_000_000:
+                self._rows[key] = row
+        return row
+
+    def evaluate(self, config: Mapping[str, Any], budget: int | None = None,
+                 rng: np.random.Generator | None = None) -> EvalResult:
+        """Look up one evaluation; the run is drawn from ``rng`` under the 'sample' policy."""
+        budget = self.max_budget if budget is None else budget
+        if budget not in self._b:
+            raise ValueError(f"budget {budget!r} is not one of this table's budgets "
+                             f"{self.budgets}")
+        row = self.row(config)
+        if row < 0:
+            return EvalResult(1.0, 1.0, 0.0, budget, True)
+        return self.evaluate_row(row, budget, rng)
+
+    def evaluate_row(self, row: int, budget: int, rng: np.random.Generator | None) -> EvalResult:
+        val, time = self._val[budget][row], self._time[budget][row]
+        if self.repeat == "sample":
+            if rng is None:
+                raise ValueError("the 'sample' repeat policy needs rng, a numpy Generator")
+            r = int(rng.integers(3))
+            v, t = float(val[r]), float(time[r])
+        elif self.repeat == "mean":
+            r = None
+            v = float(val.astype(np.float64).sum() / 3)
+            t = float(time.astype(np.float64).sum() / 3)
+        else:
+            r = int(self.repeat)
+            v, t = float(val[r]), float(time[r])
+        if self.cost_policy == "sum":
+            t = float(self._time_sum[budget][row])
+        return EvalResult(1.0 - v, float(self._test_error[row]), t, budget, False,
+                          self._hashes[row].decode(), r)
+
+    def test_regret(self, test_error: float) -> float:
+        return test_error - self.y_star_test
+
+    def validation_regret(self, validation_error: float) -> float:
+        return validation_error - self.y_star_valid
+
+
+def check_budget(budget: Any) -> int:
+    if budget not in BUDGETS:
+        raise ValueError(f"budget {budget!r} is not one of {list(BUDGETS)}")
+    return int(budget)
