@@ -22,7 +22,7 @@ $(VENV)/.all: pyproject.toml $(VENV)/.test
 	touch $@
 
 demo: $(VENV)/.core   ## the demo experiment on the embedded synthetic table, ending in a regret plot
-	$(BIN)/nasbench space info
+	$(BIN)/nasbench run experiments/demo.yaml
 
 test: $(VENV)/.test   ## the whole test suite
 	$(BIN)/python -m pytest -q

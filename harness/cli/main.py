@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from . import data, space
 
 EXAMPLES = """examples:
+  nasbench run experiments/demo.yaml
+  nasbench report results/demo
+  nasbench optimizers
   nasbench space info
   nasbench space hash --matrix '[[0,1],[0,0]]' --ops input,output
   nasbench data convert nasbench_only108.tfrecord --out ~/nb101
@@ -36,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules():
-    return [space, data]
+    from . import optimizers, report, run
+    return [run, report, optimizers, data, space]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

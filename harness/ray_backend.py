@@ -1,0 +1,70 @@
+"""Fan runs out as Ray tasks: a local Ray on 127.0.0.1 (no dashboard, temporary files inside
+the output folder) or an existing cluster (``address: auto`` or ``ray://...``)."""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .config import Experiment
+from .runner import RunSpec, default_cpus, execute_run
+
+log = logging.getLogger(__name__)
+
+
+def start_ray(experiment: Experiment, output: Path) -> None:
+    if not experiment.execution.address:
+        # Ray resolves 127.0.0.1 to the machine's external address unless clustering is off
+        # (read when Ray is imported); with it off every Ray process binds loopback only.
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    import ray
+
+    execution = experiment.execution
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    if execution.address:
+        ray.init(address=execution.address, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.WARNING)
+        return
+    # Unix socket paths are limited to ~107 bytes: keep the temp dir short, inside the output
+    # folder when that is short enough, else in the system temp dir.
+    tmp = output.resolve() / ".ray"
+    if len(str(tmp)) > 40:
+        tmp = Path(tempfile.mkdtemp(prefix="nbray-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    ray.init(num_cpus=execution.cpus or default_cpus(), include_dashboard=False,
+             _node_ip_address="127.0.0.1", _temp_dir=str(tmp), log_to_driver=False,
+             logging_level=logging.WARNING, configure_logging=False,
+             runtime_env={"env_vars": {k: v for k, v in os.environ.items()
+                                       if k in ("NASBENCH_CACHE_DIR", "PYTHONPATH")}})
+
+
+def run_on_ray(experiment: Experiment, todo: list[RunSpec], output: Path,
+               finished: Callable[[RunSpec, dict[str, Any]], None]) -> None:
+    start_ray(experiment, output)  # before importing ray: it sets Ray's environment
+    import ray
+
+    remote = ray.remote(num_cpus=1, max_retries=experiment.execution.max_retries)(execute_run)
+    bench = ray.put(experiment.benchmark)
+    budget = ray.put(experiment.budget)
+    pending = {remote.remote(bench, budget, run): run for run in todo}
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                run = pending.pop(ref)
+                try:
+                    outcome = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    outcome = {"status": "failed", "wall": 0.0,
+                               "traceback": f"Ray task failed after retries:\n{exc}"}
+                finished(run, outcome)
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        ray.shutdown()

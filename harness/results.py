@@ -1,0 +1,151 @@
+"""The results folder: layout, atomic run files, and loading them as pandas DataFrames.
+
+::
+
+    OUTPUT/
+      experiment.yaml        the resolved experiment (what the runs were made from)
+      experiment.json        its identity hash, used to decide resume vs refuse
+      metadata.json          versions, git commit, data checksum, start/end, wall time per run
+      runs/LABEL/seed-S.npz  one file per run (events + run facts), written atomically
+      runs/LABEL/seed-S.failed.txt   the traceback of a run that raised (redone on resume)
+      report/                the reporter's figures and tables
+
+Run files hold only what the seed determines, so the same experiment gives the same bytes.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark.fileutil import atomic_write_bytes
+
+from .simulator import COLUMNS
+
+log = logging.getLogger(__name__)
+RUNS = "runs"
+
+
+@dataclass(frozen=True)
+class RunKey:
+    label: str
+    seed: int
+
+    def path(self, output: Path) -> Path:
+        return Path(output) / RUNS / self.label / f"seed-{self.seed}.npz"
+
+    def failed_path(self, output: Path) -> Path:
+        return Path(output) / RUNS / self.label / f"seed-{self.seed}.failed.txt"
+
+
+def encode_run(arrays: dict[str, np.ndarray], facts: dict[str, Any]) -> bytes:
+    """Bytes of a run file (a compressed npz; zip entries carry a fixed date)."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, facts=np.frombuffer(json.dumps(facts, sort_keys=True).encode(),
+                                                 dtype=np.uint8), **arrays)
+    return buf.getvalue()
+
+
+def write_run(output: Path, key: RunKey, data: bytes) -> None:
+    atomic_write_bytes(key.path(output), data)
+    key.failed_path(output).unlink(missing_ok=True)
+
+
+def read_run(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    with np.load(path, allow_pickle=False) as npz:
+        facts = json.loads(npz["facts"].tobytes().decode())
+        arrays = {c: npz[c] for c in COLUMNS}
+    return arrays, facts
+
+
+def run_files(folder: str | Path) -> list[Path]:
+    return sorted((Path(folder) / RUNS).glob("*/seed-*.npz"))
+
+
+def _readable_runs(folder: Path):
+    for path in run_files(folder):
+        try:
+            yield read_run(path)
+        except Exception as exc:  # noqa: BLE001 - a corrupt file is skipped, named, not fatal
+            log.warning("skipping unreadable result file %s: %s", path, exc)
+
+
+def load_events(folder: str | Path) -> pd.DataFrame:
+    """Every evaluation of every run: optimizer, seed, trial, worker, budget, hash, start, end,
+    validation_error, test_error, cost, invalid."""
+    frames = []
+    for arrays, facts in _readable_runs(Path(folder)):
+        df = pd.DataFrame({c: arrays[c] for c in COLUMNS})
+        df["hash"] = df["hash"].str.decode("ascii")
+        df.insert(0, "seed", facts["seed"])
+        df.insert(0, "optimizer", facts["label"])
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=["optimizer", "seed", *COLUMNS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def trajectory(arrays: dict[str, np.ndarray], y_star_valid: float, y_star_test: float,
+               mode: str = "pooled") -> pd.DataFrame:
+    """Incumbent (lowest validation error so far) after each completed evaluation.
+
+    ``pooled``: over all budgets (the paper); ``highest_budget``: among evaluations at the
+    highest budget seen so far (HPOBench).  Ties keep the earlier incumbent.  Invalid
+    configurations (penalty loss, no training) never become the incumbent; before the first
+    valid evaluation the incumbent is NaN.
+    """
+    val = np.where(arrays["invalid"], np.inf, arrays["validation_error"])
+    test, budget = arrays["test_error"], arrays["budget"]
+    n = val.size
+    if mode == "pooled":
+        best = np.minimum.accumulate(val) if n else val
+        previous = np.concatenate([[np.inf], best[:-1]]) if n else val
+        where = np.maximum.accumulate(np.where(val < previous, np.arange(n), 0)) if n else \
+            np.zeros(0, int)
+        seen = np.isfinite(best)
+        return _frame(arrays["end"], np.where(seen, val[where], np.nan),
+                      np.where(seen, test[where], np.nan), y_star_valid, y_star_test)
+    inc_val = np.empty(n)
+    inc_test = np.empty(n)
+    top = -1
+    per_budget: dict[int, tuple[float, float]] = {}
+    for i in range(n):
+        b = int(budget[i])
+        if val[i] < per_budget.get(b, (np.inf, np.nan))[0]:
+            per_budget[b] = (val[i], test[i])
+        top = max(top, b)
+        inc_val[i], inc_test[i] = per_budget.get(top, (np.nan, np.nan))
+    return _frame(arrays["end"], inc_val, inc_test, y_star_valid, y_star_test)
+
+
+def _frame(end, inc_val, inc_test, y_star_valid, y_star_test) -> pd.DataFrame:
+    return pd.DataFrame({"time": end, "evaluation": np.arange(1, len(end) + 1),
+                         "incumbent_validation_error": inc_val, "incumbent_test_error": inc_test,
+                         "validation_regret": inc_val - y_star_valid,
+                         "test_regret": inc_test - y_star_test})
+
+
+def load_trajectories(folder: str | Path, mode: str | None = None) -> pd.DataFrame:
+    """Per run and evaluation: time, incumbent errors, validation and test regret."""
+    frames = []
+    for arrays, facts in _readable_runs(Path(folder)):
+        df = trajectory(arrays, facts["y_star_valid"], facts["y_star_test"],
+                        mode or facts.get("trajectory", "pooled"))
+        df.insert(0, "seed", facts["seed"])
+        df.insert(0, "optimizer", facts["label"])
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=["optimizer", "seed", "time", "evaluation",
+                                     "incumbent_validation_error", "incumbent_test_error",
+                                     "validation_regret", "test_regret"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_facts(folder: str | Path) -> list[dict[str, Any]]:
+    return [facts for _, facts in _readable_runs(Path(folder))]

@@ -1,0 +1,200 @@
+"""Running an experiment: one task per (optimizer, seed), locally or fanned out under Ray.
+
+A run builds its objective (the table memory-mapped once per worker process and cached), its
+optimizer and two Generators derived from the seed alone (``SeedSequence(seed).spawn(2)``: one
+for the optimizer, one for the benchmark's repeat sampling), simulates, and returns the bytes of
+its result file; the driver writes them atomically.  Results therefore do not depend on which
+process runs a run or in which order.  An optimizer that raises makes a failed run (with its
+traceback) while the others finish.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from benchmark.fileutil import atomic_write_text
+
+from .config import BenchmarkConfig, BudgetConfig, Experiment, ExperimentError
+from .results import RunKey, encode_run, run_files, write_run
+
+log = logging.getLogger(__name__)
+
+_OBJECTIVES: dict[str, Any] = {}   # per-process cache: benchmark settings -> Objective
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    label: str
+    optimizer: str
+    params: dict[str, Any]
+    seed: int
+
+    @property
+    def key(self) -> RunKey:
+        return RunKey(self.label, self.seed)
+
+
+def objective_for(bench: BenchmarkConfig):
+    """The objective of a benchmark configuration, built once per process."""
+    cache_key = bench.model_dump_json()
+    objective = _OBJECTIVES.get(cache_key)
+    if objective is None:
+        from benchmark import NASBench
+        from benchmark.objectives import Objective
+
+        table = (NASBench.synthetic(bench.table_seed) if bench.name == "synthetic"
+                 else NASBench(bench.data))
+        objective = Objective(table, bench.encoding, repeat=bench.repeat, cost=bench.cost,
+                              invalid=bench.invalid)
+        _OBJECTIVES[cache_key] = objective
+    return objective
+
+
+def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dict[str, Any]:
+    """One run; never raises for the optimizer's errors (they make a failed run)."""
+    from optimizers import get_optimizer
+
+    from .simulator import simulate
+
+    started = time.perf_counter()
+    objective = objective_for(bench)
+    opt_seq, bench_seq = np.random.SeedSequence(run.seed).spawn(2)
+    optimizer = None
+    try:
+        cls = get_optimizer(run.optimizer)
+        optimizer = cls(objective.config_space(seed=run.seed), objective.budgets
+                        if cls.multi_fidelity else [objective.max_budget],
+                        np.random.default_rng(opt_seq), **run.params)
+        events = simulate(objective, optimizer, budget.time, budget.workers,
+                          np.random.default_rng(bench_seq),
+                          charge_optimizer_time=budget.charge_optimizer_time,
+                          max_evaluations=budget.max_evaluations,
+                          record_invalid=bench.invalid == "penalty")
+    except Exception:  # noqa: BLE001 - recorded as a failed run
+        return {"status": "failed", "traceback": traceback.format_exc(),
+                "wall": time.perf_counter() - started}
+    finally:
+        if optimizer is not None:
+            optimizer.close()
+    facts = {"label": run.label, "optimizer": run.optimizer, "params": run.params,
+             "seed": run.seed, "evaluations": len(events), "time_budget": budget.time,
+             "workers": budget.workers, "trajectory": budget.trajectory,
+             "y_star_valid": objective.y_star_valid, "y_star_test": objective.y_star_test,
+             "synthetic": objective.nasbench.is_synthetic, "encoding": bench.encoding}
+    return {"status": "ok", "data": encode_run(events.arrays(), facts),
+            "wall": time.perf_counter() - started}
+
+
+def plan(experiment: Experiment) -> list[RunSpec]:
+    return [RunSpec(o.key, o.name, dict(o.params), seed)
+            for o in experiment.optimizers for seed in experiment.seed_list]
+
+
+def prepare_output(experiment: Experiment, source: Path, output: Path, force: bool) -> None:
+    """Create or resume the output folder; refuse a folder of a different experiment."""
+    identity = experiment.identity()
+    marker = output / "experiment.json"
+    if marker.exists():
+        try:
+            previous = json.loads(marker.read_text()).get("identity")
+        except (json.JSONDecodeError, OSError):
+            previous = None
+        if previous != identity:
+            if not force:
+                raise ExperimentError(f"{output}: holds results of a different experiment; "
+                                      "use another --output, or --force to replace them")
+            for path in run_files(output):
+                path.unlink()
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output / "experiment.yaml", yaml.safe_dump(
+        experiment.model_dump(mode="json"), sort_keys=False))
+    atomic_write_text(marker, json.dumps({"identity": identity, "source": str(source)},
+                                         indent=2) + "\n")
+
+
+def metadata(experiment: Experiment, start: float, walls: dict[str, float]) -> dict[str, Any]:
+    packages = {}
+    for name in ("nasbench-harness", "numpy", "ConfigSpace", "hpbandster", "smac", "optuna",
+                 "ray", "pandas", "matplotlib"):
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    objective = objective_for(experiment.benchmark)
+    return {"python": sys.version.split()[0], "platform": platform.platform(),
+            "host": socket.gethostname(), "packages": packages, "git_commit": _git_commit(),
+            "data": {"path": str(objective.nasbench.path),
+                     "synthetic": objective.nasbench.is_synthetic,
+                     "source": objective.nasbench.manifest.get("source")},
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(start)),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "wall_seconds_per_run": walls}
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def run_experiment(experiment: Experiment, source: Path, output: Path | None = None,
+                   force: bool = False, progress: bool = True) -> tuple[int, list[str]]:
+    """Run what is not done yet; returns (runs done now, failure summaries)."""
+    from tqdm import tqdm
+
+    output = Path(output or experiment.output)
+    prepare_output(experiment, source, output, force)
+    objective_for(experiment.benchmark)  # fail fast on the data before any worker starts
+    todo = [r for r in plan(experiment) if not r.key.path(output).exists()]
+    total = len(plan(experiment))
+    start = time.time()
+    walls: dict[str, float] = {}
+    failures: list[str] = []
+    bar = tqdm(total=total, initial=total - len(todo), unit="run", desc=experiment.name,
+               disable=not progress, dynamic_ncols=True)
+
+    def finished(run: RunSpec, outcome: dict[str, Any]) -> None:
+        walls[f"{run.label}/{run.seed}"] = round(outcome["wall"], 4)
+        if outcome["status"] == "ok":
+            write_run(output, run.key, outcome["data"])
+        else:
+            atomic_write_text(run.key.failed_path(output), outcome["traceback"])
+            last = outcome["traceback"].strip().splitlines()[-1]
+            failures.append(f"{run.label} seed {run.seed}: {last}")
+        bar.update(1)
+
+    try:
+        if experiment.execution.backend == "local" or not todo:
+            for run in todo:
+                finished(run, execute_run(experiment.benchmark, experiment.budget, run))
+        else:
+            from .ray_backend import run_on_ray
+
+            run_on_ray(experiment, todo, output, finished)
+    finally:
+        bar.close()
+    atomic_write_text(output / "metadata.json",
+                      json.dumps(metadata(experiment, start, walls), indent=2) + "\n")
+    return len(todo), failures
+
+
+def default_cpus() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)

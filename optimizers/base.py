@@ -1,0 +1,132 @@
+"""The ask/tell protocol every optimizer implements.
+
+An optimizer is built from a ConfigSpace search space, the available budgets (fidelities), a
+``numpy.random.Generator`` (or a seed) and its own hyperparameters.  ``ask()`` returns a
+:class:`Trial` or ``None`` when it must wait for pending results; ``tell(trial, result)``
+delivers a finished evaluation.  ``ask`` may be called again before earlier trials are told
+(parallel workers).  Optimizers hold no global state, use no global RNG, start no threads.
+"""
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import ConfigSpace as CS
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A configuration to evaluate at a budget; ``info`` is the optimizer's own bookkeeping."""
+
+    id: int
+    config: dict[str, Any]
+    budget: int
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the optimizer learns from an evaluation."""
+
+    validation_error: float
+    cost: float
+    invalid: bool
+    budget: int
+
+
+@dataclass(frozen=True)
+class Param:
+    """A hyperparameter of an optimizer: default, type and allowed range or choices."""
+
+    default: Any
+    type: type
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+    help: str = ""
+
+    def check(self, owner: str, name: str, value: Any) -> Any:
+        ok_type = (isinstance(value, self.type) and not isinstance(value, bool)) or (
+            self.type is float and isinstance(value, int) and not isinstance(value, bool)) or (
+            self.type is bool and isinstance(value, bool))
+        if not ok_type:
+            raise ValueError(f"{owner}: hyperparameter {name} = {value!r} must be of type "
+                             f"{self.type.__name__}")
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{owner}: hyperparameter {name} = {value!r} must be one of "
+                             f"{list(self.choices)}")
+        if self.low is not None and value < self.low or self.high is not None and value > self.high:
+            raise ValueError(f"{owner}: hyperparameter {name} = {value!r} out of range "
+                             f"[{self.low}, {self.high}]")
+        return self.type(value)
+
+    def describe(self) -> str:
+        rng = (f" in {list(self.choices)}" if self.choices is not None else
+               f" in [{self.low}, {self.high}]" if self.low is not None or self.high is not None
+               else "")
+        return f"{self.type.__name__}, default {self.default!r}{rng}"
+
+
+class Optimizer(abc.ABC):
+    """Base class of all optimizers (see the module docstring for the protocol)."""
+
+    #: registry name
+    name: ClassVar[str] = ""
+    #: hyperparameters with defaults (the paper's settings for the built-ins)
+    params: ClassVar[dict[str, Param]] = {}
+    #: only categorical/ordinal spaces (encodings A and B) when True
+    requires_categorical: ClassVar[bool] = False
+    #: evaluates several budgets when True, else only the largest
+    multi_fidelity: ClassVar[bool] = False
+
+    def __init__(self, space: CS.ConfigurationSpace, budgets: Sequence[int],
+                 rng: np.random.Generator | int | None = None, **hyperparameters: Any):
+        self.space = space
+        self.budgets = sorted(int(b) for b in budgets)
+        if not self.budgets:
+            raise ValueError(f"{self.name}: no budgets")
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.hp = self.resolve(hyperparameters)
+        if self.requires_categorical:
+            check_categorical(space, self.name)
+        self._next_id = 0
+
+    @classmethod
+    def resolve(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """Defaults overridden by ``hyperparameters``; unknown names, types, ranges are errors."""
+        unknown = set(hyperparameters) - set(cls.params)
+        if unknown:
+            raise ValueError(f"{cls.name}: unknown hyperparameter {sorted(unknown)[0]!r} "
+                             f"(known: {', '.join(sorted(cls.params)) or 'none'})")
+        return {k: p.check(cls.name, k, hyperparameters.get(k, p.default))
+                for k, p in cls.params.items()}
+
+    @property
+    def max_budget(self) -> int:
+        return self.budgets[-1]
+
+    def new_trial(self, config: dict[str, Any], budget: int | None = None, **info: Any) -> Trial:
+        trial = Trial(self._next_id, config, self.max_budget if budget is None else budget, info)
+        self._next_id += 1
+        return trial
+
+    @abc.abstractmethod
+    def ask(self) -> Trial | None:
+        """The next trial, or ``None`` while waiting for pending results."""
+
+    @abc.abstractmethod
+    def tell(self, trial: Trial, result: Result) -> None:
+        """A finished evaluation of ``trial``."""
+
+    def close(self) -> None:
+        """Release what the optimizer opened (files, libraries' state)."""
+
+
+def check_categorical(space: CS.ConfigurationSpace, owner: str) -> None:
+    for hp in space.values():
+        if not isinstance(hp, (CS.CategoricalHyperparameter, CS.OrdinalHyperparameter)):
+            raise ValueError(f"{owner} needs a categorical search space (encodings A or B); "
+                             f"{hp.name} is {type(hp).__name__}")

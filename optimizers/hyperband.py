@@ -1,0 +1,156 @@
+"""Hyperband and BOHB: synchronous successive-halving brackets as in hpbandster.
+
+With eta 3 and budgets 4 -> 108 the brackets hold 27/9/3/1, 9/3/1, 6/2 and 4 configurations
+(65 evaluations per cycle).  A stage waits for all its results before the best ``1/eta`` move
+up (``ask`` returns ``None`` meanwhile: on a cluster those workers would idle).  A promotion is
+a new training run at the higher budget, paid in full.  Hyperband samples configurations
+uniformly; BOHB asks hpbandster's kernel-density config generator, driven in-process.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import types
+from collections.abc import Iterator
+
+import numpy as np
+
+from .base import Optimizer, Param, Result, Trial
+from .space import SpaceSampler, plain_config
+
+
+def bracket_plan(budgets: list[int], eta: int) -> list[tuple[list[int], list[int]]]:
+    """(configs per stage, budget per stage) of each bracket, as hpbandster's Hyperband."""
+    lo, hi = budgets[0], budgets[-1]
+    max_sh_iter = -int(np.log(lo / hi) / np.log(eta)) + 1
+    grid = hi * np.power(eta, -np.linspace(max_sh_iter - 1, 0, max_sh_iter))
+    plan = []
+    for s in range(max_sh_iter - 1, -1, -1):
+        n0 = int(np.floor(max_sh_iter / (s + 1)) * eta ** s)
+        counts = [max(int(n0 * eta ** (-i)), 1) for i in range(s + 1)]
+        stage_budgets = [_snap(b, budgets) for b in grid[-s - 1:]]
+        plan.append((counts, stage_budgets))
+    return plan
+
+
+def _snap(value: float, budgets: list[int]) -> int:
+    """The available budget nearest to hpbandster's geometric one (4, 12, 36, 108 exactly)."""
+    return min(budgets, key=lambda b: abs(math.log(b) - math.log(value)))
+
+
+class Hyperband(Optimizer):
+    name = "hyperband"
+    multi_fidelity = True
+    params = {"eta": Param(3, int, 2, None, help="halving rate"),
+              "min_budget": Param(4, int, 1, None, help="smallest budget (epochs)")}
+
+    def __init__(self, space, budgets, rng=None, **hyperparameters):
+        super().__init__(space, budgets, rng, **hyperparameters)
+        usable = [b for b in self.budgets if b >= self.hp["min_budget"]]
+        if not usable:
+            raise ValueError(f"{self.name}: min_budget {self.hp['min_budget']} exceeds every "
+                             f"budget {self.budgets}")
+        self.plan = bracket_plan(usable, self.hp["eta"])
+        self.sampler = SpaceSampler(space)
+        self._bracket = -1
+        self._start_bracket()
+
+    # -- config source (overridden by BOHB) --
+    def sample_config(self, budget: int) -> tuple[dict, dict]:
+        return self.sampler.sample(self.rng), {}
+
+    def observe(self, trial: Trial, result: Result) -> None:
+        pass
+
+    # -- successive halving --
+    def _start_bracket(self) -> None:
+        self._bracket += 1
+        counts, budgets = self.plan[self._bracket % len(self.plan)]
+        self._counts, self._stage_budgets = counts, budgets
+        self._stage = 0
+        self._queue: list[dict] = []      # configs still to hand out in this stage
+        self._results: dict[int, float] = {}
+        self._outstanding = 0
+        self._to_sample = counts[0]
+
+    def ask(self) -> Trial | None:
+        budget = self._stage_budgets[self._stage]
+        if self._to_sample:
+            self._to_sample -= 1
+            config, info = self.sample_config(budget)
+        elif self._queue:
+            config, info = self._queue.pop(0), {}
+        else:
+            return None  # waiting for the stage to finish
+        self._outstanding += 1
+        return self.new_trial(config, budget, bracket=self._bracket, stage=self._stage, **info)
+
+    def tell(self, trial: Trial, result: Result) -> None:
+        self.observe(trial, result)
+        if trial.info.get("bracket") != self._bracket or trial.info.get("stage") != self._stage:
+            return  # a straggler from an abandoned stage
+        self._outstanding -= 1
+        loss = math.inf if result.invalid or not math.isfinite(result.validation_error) \
+            else result.validation_error
+        self._results[trial.id] = (loss, trial.config)
+        if self._outstanding or self._to_sample or self._queue:
+            return
+        self._stage += 1
+        if self._stage >= len(self._counts):
+            self._start_bracket()
+            return
+        ranked = sorted(self._results.values(), key=lambda lc: lc[0])  # stable: ties by order
+        self._queue = [config for _, config in ranked[:self._counts[self._stage]]]
+        self._results = {}
+
+
+class BOHB(Hyperband):
+    name = "bohb"
+    params = {**Hyperband.params,
+              "top_n_percent": Param(15, int, 1, 99),
+              "num_samples": Param(64, int, 1, None),
+              "random_fraction": Param(1 / 3, float, 0.0, 1.0),
+              "bandwidth_factor": Param(3.0, float, 0.0, None),
+              "min_bandwidth": Param(0.3, float, 0.0, None),
+              "min_points_in_model": Param(0, int, 0, None, help="0: hpbandster's default")}
+
+    def __init__(self, space, budgets, rng=None, **hyperparameters):
+        super().__init__(space, budgets, rng, **hyperparameters)
+        from hpbandster.optimizers.config_generators.bohb import BOHB as KDEGenerator
+
+        self._cs = copy.deepcopy(self.space)  # seeded below; the caller's space is untouched
+        self._cs.seed(int(self.rng.integers(2**31)))
+        hp = self.hp
+        with self._numpy_global_rng():
+            self._generator = KDEGenerator(
+                self._cs, min_points_in_model=hp["min_points_in_model"] or None,
+                top_n_percent=hp["top_n_percent"], num_samples=hp["num_samples"],
+                random_fraction=hp["random_fraction"], bandwidth_factor=hp["bandwidth_factor"],
+                min_bandwidth=hp["min_bandwidth"])
+        self._generator.logger = logging.getLogger("hpbandster.bohb")
+        self._generator.logger.setLevel(logging.ERROR)
+
+    @contextlib.contextmanager
+    def _numpy_global_rng(self) -> Iterator[None]:
+        """hpbandster draws from numpy's global RNG; give it a state derived from this run's
+        Generator for the call and put the caller's global state back afterwards."""
+        saved = np.random.get_state()
+        np.random.seed(int(self.rng.integers(2**32)))
+        try:
+            yield
+        finally:
+            np.random.set_state(saved)
+
+    def sample_config(self, budget):
+        with self._numpy_global_rng():
+            config, info = self._generator.get_config(budget)
+        return plain_config(config), {"model_based_pick": bool(info.get("model_based_pick"))}
+
+    def observe(self, trial, result):
+        loss = math.inf if result.invalid else result.validation_error
+        job = types.SimpleNamespace(result={"loss": loss}, exception=None, timestamps={},
+                                    kwargs={"budget": trial.budget, "config": trial.config})
+        with self._numpy_global_rng():
+            self._generator.new_result(job)

@@ -1,0 +1,49 @@
+"""Regularized evolution (Real et al., 2019) with the settings of the NAS-Bench-101 paper.
+
+Population 100 filled with random configurations; then each child is the best of a tournament
+of 10 drawn with replacement from the population, with exactly one hyperparameter changed; the
+oldest member dies when a child is added.  Invalid children stay with the worst fitness (the
+paper's behaviour) unless ``resample_invalid`` drops them.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from .base import Optimizer, Param, Result, Trial
+from .space import SpaceSampler
+
+
+class RegularizedEvolution(Optimizer):
+    name = "regularized_evolution"
+    requires_categorical = True
+    params = {
+        "population_size": Param(100, int, 2, None, help="members kept (oldest removed)"),
+        "sample_size": Param(10, int, 1, None, help="tournament size, drawn with replacement"),
+        "resample_invalid": Param(False, bool, help="drop invalid children from the population"),
+    }
+
+    def __init__(self, space, budgets, rng=None, **hyperparameters):
+        super().__init__(space, budgets, rng, **hyperparameters)
+        self.sampler = SpaceSampler(space)
+        self.population: deque[tuple[dict, float]] = deque()
+        self._asked_random = 0
+
+    def ask(self) -> Trial:
+        size = self.hp["population_size"]
+        if self._asked_random < size and len(self.population) < size:
+            self._asked_random += 1
+            return self.new_trial(self.sampler.sample(self.rng))
+        if not self.population:
+            return self.new_trial(self.sampler.sample(self.rng))
+        members = self.population
+        picks = self.rng.integers(len(members), size=self.hp["sample_size"]).tolist()
+        parent = min((members[i] for i in picks), key=lambda m: m[1])  # lowest error wins
+        return self.new_trial(self.sampler.mutate(parent[0], self.rng))
+
+    def tell(self, trial: Trial, result: Result) -> None:
+        if result.invalid and self.hp["resample_invalid"]:
+            return
+        fitness = float("inf") if result.invalid else result.validation_error
+        self.population.append((trial.config, fitness))
+        if len(self.population) > self.hp["population_size"]:
+            self.population.popleft()

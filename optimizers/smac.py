@@ -1,0 +1,73 @@
+"""SMAC3 (2.x) through its ask/tell API: random forest with 10 trees, random configurations
+with probability 0.33, a non-deterministic objective evaluated up to 4 times per configuration.
+
+SMAC runs in-process and single-threaded (no dask workers, no joblib threads in the forest:
+parallel workers are the simulator's job).  The acquisition maximizer looks at 1,000 random
+challengers per ask instead of SMAC's 10,000, which costs little quality on this space and
+makes an ask about ten times cheaper.  It writes its
+run history to an output directory; that is a temporary folder removed by ``close()``.  SMAC
+seeds its own RandomState from the seed we pass, drawn from the run's Generator.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+
+from .base import Optimizer, Param, Result, Trial
+from .space import plain_config
+
+
+class SMAC(Optimizer):
+    name = "smac"
+    params = {"n_trees": Param(10, int, 1, None),
+              "random_probability": Param(0.33, float, 0.0, 1.0),
+              "max_config_calls": Param(4, int, 1, None, help="evaluations per configuration"),
+              "initial_configs": Param(10, int, 1, None, help="initial design size"),
+              "challengers": Param(1000, int, 1, None,
+                                   help="acquisition candidates per ask (SMAC's default: 10000)")}
+
+    def __init__(self, space, budgets, rng=None, **hyperparameters):
+        super().__init__(space, budgets, rng, **hyperparameters)
+        from smac import HyperparameterOptimizationFacade as HPO
+        from smac import Scenario
+        from smac.model.random_forest import RandomForest
+
+        for name in ("smac", "smac.main", "smac.runhistory"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        self._dir = tempfile.mkdtemp(prefix="nasbench-smac-")
+        hp = self.hp
+        scenario = Scenario(space, deterministic=False, n_trials=10**9,
+                            seed=int(self.rng.integers(2**31 - 1)), output_directory=self._dir)
+        self._facade = HPO(
+            scenario, target_function=_never_called,
+            model=RandomForest(  # HPO.get_model's settings, but single-threaded
+                configspace=space, n_trees=hp["n_trees"], log_y=True, ratio_features=1.0,
+                min_samples_split=2, min_samples_leaf=1, seed=scenario.seed, n_jobs=1),
+            random_design=HPO.get_random_design(scenario, probability=hp["random_probability"]),
+            intensifier=HPO.get_intensifier(scenario, max_config_calls=hp["max_config_calls"]),
+            initial_design=HPO.get_initial_design(scenario, n_configs=hp["initial_configs"]),
+            acquisition_maximizer=HPO.get_acquisition_maximizer(
+                scenario, challengers=hp["challengers"]),
+            overwrite=True, logging_level=logging.ERROR)
+        self._infos = {}
+
+    def ask(self) -> Trial:
+        info = self._facade.ask()
+        trial = self.new_trial(plain_config(info.config), smac_seed=info.seed)
+        self._infos[trial.id] = info
+        return trial
+
+    def tell(self, trial: Trial, result: Result) -> None:
+        from smac.runhistory import TrialValue
+
+        cost = 1.0 if result.invalid else result.validation_error
+        self._facade.tell(self._infos.pop(trial.id), TrialValue(cost=cost, time=result.cost),
+                          save=False)
+
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _never_called(config, seed: int = 0) -> float:
+    raise RuntimeError("SMAC is driven through ask/tell; the simulator evaluates trials")
