@@ -16,14 +16,13 @@ from typing import Any
 import numpy as np
 
 from .errors import CellNotInStoreError, OutOfDomainError, StoreError
-from .space.constants import INPUT, MAX_EDGES, MAX_VERTICES, NUM_OP_CHOICES, OPS, OUTPUT
-from .space.enumeration import upper_slots
+from .space.constants import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT
+from .space.enumeration import lookup_cell
 from .space.spec import ModelSpec
 from .data.records import RUN_FIELDS
 from .data.store import Store, open_store
 
 _OP_NAMES = {-1: INPUT, -2: OUTPUT, **{i: op for i, op in enumerate(OPS)}}
-_SLOTS = {n: upper_slots(n) for n in range(2, MAX_VERTICES + 1)}
 Repeat = int | str | None
 
 
@@ -183,19 +182,8 @@ class NASBench:
         return row
 
     def row_of_graph(self, matrix: np.ndarray, labels: Sequence[int]) -> int:
-        """Row of a pruned, valid labelled graph; -1 if this store lacks it."""
-        n = len(labels)
-        mask = 0
-        for k, (x, y) in enumerate(_SLOTS[n]):
-            if matrix[x, y]:
-                mask |= 1 << k
-        graph = int(self._graph_id[self._graph_offset[n] + mask])
-        if graph < 0:
-            return -1
-        code = 0
-        for lab in labels[1:-1]:
-            code = code * NUM_OP_CHOICES + lab
-        return int(self._cell_of[graph, code])
+        """Row of a pruned, valid labelled graph (hash labels); -1 if this store lacks it."""
+        return lookup_cell(self._graph_offset, self._graph_id, self._cell_of, matrix, labels)
 
     def metric(self, name: str, epochs: int = 108) -> np.ndarray:
         """A whole (cells, 3) array of a run field at one budget (a read-only view)."""

@@ -27,9 +27,13 @@ def start_ray(experiment: Experiment, output: Path) -> None:
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    # Some optimizers' libraries iterate over sets of strings (SMAC): a fixed hash seed in every
+    # worker keeps runs identical whichever process runs them.
+    runtime_env = {"env_vars": {"PYTHONHASHSEED": "0", **{
+        k: v for k, v in os.environ.items() if k in ("NASBENCH_CACHE_DIR", "PYTHONPATH")}}}
     if execution.address:
         ray.init(address=execution.address, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING)
+                 logging_level=logging.WARNING, runtime_env=runtime_env)
         return
     # Unix socket paths are limited to ~107 bytes: keep the temp dir short, inside the output
     # folder when that is short enough, else in the system temp dir.
@@ -39,9 +43,7 @@ def start_ray(experiment: Experiment, output: Path) -> None:
     tmp.mkdir(parents=True, exist_ok=True)
     ray.init(num_cpus=execution.cpus or default_cpus(), include_dashboard=False,
              _node_ip_address="127.0.0.1", _temp_dir=str(tmp), log_to_driver=False,
-             logging_level=logging.WARNING, configure_logging=False,
-             runtime_env={"env_vars": {k: v for k, v in os.environ.items()
-                                       if k in ("NASBENCH_CACHE_DIR", "PYTHONPATH")}})
+             logging_level=logging.WARNING, configure_logging=False, runtime_env=runtime_env)
 
 
 def run_on_ray(experiment: Experiment, todo: list[RunSpec], output: Path,

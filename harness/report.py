@@ -186,13 +186,8 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
                     transform=ax.transAxes, fontsize=7, color="grey")
         else:
             ax.set_yscale("log")
-        ax.set_xlabel("Total wall-clock time [s]")
-        ax.set_ylabel(f"{label} ({band[aggregate]})")
-        ax.set_title(_title(folder, facts, label), fontsize=9)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        _save(fig, out / f"{metric}")
-        plt.close(fig)
+        _finish(fig, ax, "Total wall-clock time [s]", f"{label} ({band[aggregate]})",
+                _title(folder, facts, label), out / metric)
         data.to_csv(out / f"{metric}_curves.csv", index=False)
 
     table = on_grid(trajectories, np.array([grid[-1]]), "test_regret")
@@ -204,13 +199,8 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
         ax.step(values, np.arange(1, values.size + 1) / values.size, where="post", color=colour,
                 label=f"{name} ({values.size} runs)", lw=1.8)
     ax.set_xscale("symlog", linthresh=1e-4)
-    ax.set_xlabel("Final test regret")
-    ax.set_ylabel("Fraction of runs")
-    ax.set_title(_title(folder, facts, "Empirical CDF of final test regret"), fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    _save(fig, out / "test_regret_ecdf")
-    plt.close(fig)
+    _finish(fig, ax, "Final test regret", "Fraction of runs",
+            _title(folder, facts, "Empirical CDF of final test regret"), out / "test_regret_ecdf")
 
     ranks = average_rank(folder, grid)
     fig, ax = plt.subplots(figsize=(7, 4.8))
@@ -218,15 +208,11 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
         colour, marker = colours[name]
         ax.plot(ranks.index, ranks[name], color=colour, marker=marker, markevery=25, label=name)
     ax.set_xscale("log")
-    ax.set_xlabel("Total wall-clock time [s]")
-    ax.set_ylabel("Average rank (test regret, 1 = best)")
-    ax.set_title(_title(folder, facts, "Average rank"), fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    _save(fig, out / "average_rank")
-    plt.close(fig)
+    _finish(fig, ax, "Total wall-clock time [s]", "Average rank (test regret, 1 = best)",
+            _title(folder, facts, "Average rank"), out / "average_rank")
 
     final = final_table(folder, times)
+    final = final.sort_values("optimizer", key=lambda c: c.map(names.index), kind="stable")
     atomic_write_text(out / "final_regret.csv", final.to_csv(index=False))
     atomic_write_text(out / "final_regret.md", _markdown(final, _title(folder, facts,
                                                                         "Final test regret")))
@@ -244,6 +230,19 @@ def _markdown(final: pd.DataFrame, title: str) -> str:
         lines.append(f"| {row.optimizer} | {row.time:.4g} | {row.mean:.5f}{se} | "
                      f"{row.median:.5f} | {row.runs} |")
     return "\n".join(lines) + "\n"
+
+
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str, stem: Path) -> None:
+    """Labels, grid, legend; then save as PNG and PDF and close."""
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, stem)
+    plt.close(fig)
 
 
 def _save(fig, stem: Path) -> None:

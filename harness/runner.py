@@ -163,6 +163,7 @@ def run_experiment(experiment: Experiment, source: Path, output: Path | None = N
     prepare_output(experiment, source, output, force)
     objective_for(experiment.benchmark)  # fail fast on the data before any worker starts
     todo = [r for r in plan(experiment) if not r.key.path(output).exists()]
+    todo.sort(key=_cost_hint, reverse=True)  # longest first: a shorter tail on few CPUs
     total = len(plan(experiment))
     start = time.time()
     walls: dict[str, float] = {}
@@ -193,6 +194,12 @@ def run_experiment(experiment: Experiment, source: Path, output: Path | None = N
     atomic_write_text(output / "metadata.json",
                       json.dumps(metadata(experiment, start, walls), indent=2) + "\n")
     return len(todo), failures
+
+
+def _cost_hint(run: RunSpec) -> float:
+    from optimizers import get_optimizer
+
+    return get_optimizer(run.optimizer).cost_hint
 
 
 def default_cpus() -> int:

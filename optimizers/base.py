@@ -81,6 +81,8 @@ class Optimizer(abc.ABC):
     requires_categorical: ClassVar[bool] = False
     #: evaluates several budgets when True, else only the largest
     multi_fidelity: ClassVar[bool] = False
+    #: rough wall time of a run relative to random search; the longest runs are started first
+    cost_hint: ClassVar[float] = 1.0
 
     def __init__(self, space: CS.ConfigurationSpace, budgets: Sequence[int],
                  rng: np.random.Generator | int | None = None, **hyperparameters: Any):

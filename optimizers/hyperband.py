@@ -108,6 +108,7 @@ class Hyperband(Optimizer):
 
 class BOHB(Hyperband):
     name = "bohb"
+    cost_hint = 50
     params = {**Hyperband.params,
               "top_n_percent": Param(15, int, 1, 99),
               "num_samples": Param(64, int, 1, None),

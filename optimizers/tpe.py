@@ -8,6 +8,8 @@ seeded RandomState rather than numpy's global RNG, and has a clean ask/tell API;
 """
 from __future__ import annotations
 
+import warnings
+
 import ConfigSpace as CS
 
 from .base import Optimizer, Param, Result, Trial
@@ -16,6 +18,7 @@ from .space import SpaceSampler
 
 class TPE(Optimizer):
     name = "tpe"
+    cost_hint = 30
     params = {"n_startup_trials": Param(20, int, 0, None),
               "n_ei_candidates": Param(24, int, 1, None),
               "multivariate": Param(False, bool, help="Optuna's multivariate TPE (off: hyperopt)")}
@@ -38,10 +41,12 @@ class TPE(Optimizer):
             else:
                 dist = optuna.distributions.FloatDistribution(hp.lower, hp.upper, log=hp.log)
             self.distributions[hp.name] = dist
-        sampler = optuna.samplers.TPESampler(
-            n_startup_trials=self.hp["n_startup_trials"], n_ei_candidates=self.hp["n_ei_candidates"],
-            gamma=hyperopt_default_gamma, multivariate=self.hp["multivariate"],
-            seed=int(self.rng.integers(2**31)))
+        with warnings.catch_warnings():  # Optuna deprecates custom gamma; hyperopt needs it
+            warnings.simplefilter("ignore", FutureWarning)
+            sampler = optuna.samplers.TPESampler(
+                n_startup_trials=self.hp["n_startup_trials"],
+                n_ei_candidates=self.hp["n_ei_candidates"], gamma=hyperopt_default_gamma,
+                multivariate=self.hp["multivariate"], seed=int(self.rng.integers(2**31)))
         self.study = optuna.create_study(sampler=sampler, direction="minimize")
         self._trials = {}
 

@@ -5,7 +5,7 @@ import importlib
 import logging
 import sys
 
-SCRIPTS: list[str] = []
+SCRIPTS = ["perf.bench_space", "perf.bench_data", "perf.bench_optimizers", "perf.bench_harness"]
 
 
 def main() -> int:

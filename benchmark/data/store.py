@@ -9,7 +9,7 @@ Layout (C cells sorted by hash, B budgets ascending, R = 3 repeats)::
     num_vertices.npy        (C,) int8
     trainable_parameters.npy (C,) int64
     <run field>.npy         (C, B, R)     halfway_/final_ training_time and accuracies
-    total_time.npy          (C, B, R) float64, NaN where the record has none
+    total_time.npy          (C, B, R)     NaN where the record has none
     graph_offset.npy, graph_id.npy, cell_of.npy   labelled graph -> row look-up (see CellTable)
 
 Run fields are stored as float32 when every value is exactly a float32 (then float64(float32) gives
@@ -77,8 +77,7 @@ def write_store(out: Path, cells: dict[str, np.ndarray], runs: dict[str, np.ndar
         row_of_cell = np.full(len(lookup), -1, np.int32)
         row_of_cell[np.searchsorted(lookup.hashes, hashes)] = np.arange(num, dtype=np.int32)
         cell_of = np.where(lookup.cell_of >= 0, row_of_cell[lookup.cell_of], -1).astype(np.int32)
-    arrays = {**cells, **{k: _narrow(np.asarray(v, np.float64)) if k != "total_time" else
-                          np.asarray(v, np.float64) for k, v in runs.items()},
+    arrays = {**cells, **{k: _narrow(np.asarray(v, np.float64)) for k, v in runs.items()},
               "graph_offset": lookup.graph_offset, "graph_id": lookup.graph_id,
               "cell_of": cell_of}
     manifest = {

@@ -32,7 +32,7 @@ from ..errors import StoreError
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 CHANCE = 0.1
 # log(1 - acc108) = _ERR[0] + _ERR[1:] . (log params, indeg out, outdeg in, #maxpool, #conv3x3)
 _ERR_FLOOR = 0.048                      # no cell beats this validation error (real best: 0.0494)

@@ -9,11 +9,11 @@ import ConfigSpace as CS
 import numpy as np
 
 from ..api import NASBench
-from ..space.constants import BUDGETS, OP_LABELS
+from ..space.constants import OP_LABELS
 from .encodings import OP_NAMES, Encoding, get_encoding
 from .lookup import RawCellIndex
 
-_LABEL = {op: OP_LABELS[op] for op in OP_LABELS}
+_LABEL = dict(OP_LABELS)
 
 RepeatPolicy = Literal["sample", "mean", 0, 1, 2]
 CostPolicy = Literal["one", "sum"]
@@ -140,8 +140,3 @@ class Objective:
     def validation_regret(self, validation_error: float) -> float:
         return validation_error - self.y_star_valid
 
-
-def check_budget(budget: Any) -> int:
-    if budget not in BUDGETS:
-        raise ValueError(f"budget {budget!r} is not one of {list(BUDGETS)}")
-    return int(budget)

@@ -131,6 +131,27 @@ def _hash_task(task: tuple[int, int, np.ndarray]) -> list[str]:
     return out
 
 
+_SLOTS = {n: upper_slots(n) for n in range(2, MAX_VERTICES + 1)}
+
+
+def lookup_cell(graph_offset, graph_id, cell_of, matrix, labels) -> int:
+    """Row that the look-up arrays give a pruned labelled graph (hash labels); -1 if none."""
+    n = len(labels)
+    if not 2 <= n <= MAX_VERTICES:
+        return -1
+    mask = 0
+    for k, (x, y) in enumerate(_SLOTS[n]):
+        if matrix[x][y]:
+            mask |= 1 << k
+    graph = int(graph_id[graph_offset[n] + mask])
+    if graph < 0:
+        return -1
+    code = 0
+    for lab in labels[1:-1]:
+        code = code * NUM_OP_CHOICES + lab
+    return int(cell_of[graph, code])
+
+
 @dataclass(frozen=True)
 class CellTable:
     """All unique cells, sorted by hash, plus a look-up for any labelled graph of the space.
@@ -166,20 +187,7 @@ class CellTable:
 
     def cell_index(self, matrix: np.ndarray, labels: list[int]) -> int:
         """Cell of a pruned, valid graph (upper triangular, every vertex on a path); -1 if none."""
-        n = len(labels)
-        if n < 2 or n > MAX_VERTICES:
-            return -1
-        mask = 0
-        for k, (x, y) in enumerate(upper_slots(n)):
-            if matrix[x][y]:
-                mask |= 1 << k
-        graph = int(self.graph_id[self.graph_offset[n] + mask])
-        if graph < 0:
-            return -1
-        code = 0
-        for lab in labels[1:-1]:
-            code = code * NUM_OP_CHOICES + lab
-        return int(self.cell_of[graph, code])
+        return lookup_cell(self.graph_offset, self.graph_id, self.cell_of, matrix, labels)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}

@@ -1,0 +1,64 @@
+"""Simulated evaluations per second, the 500-seed sweep, and Ray's overhead per run."""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmark import NASBench
+from benchmark.objectives import Objective
+from harness.config import Experiment
+from harness.runner import execute_run, run_experiment
+from harness.simulator import simulate
+from optimizers import get_optimizer
+
+from .common import QUICK, row
+
+
+def simulated_rate(objective: Objective, name: str) -> float:
+    opt = get_optimizer(name)(objective.config_space(seed=0), [108], np.random.default_rng(0))
+    t0 = time.perf_counter()
+    events = simulate(objective, opt, 1e7, 1, np.random.default_rng(1))
+    return len(events) / (time.perf_counter() - t0)
+
+
+def sweep(optimizers: list[str], seeds: int, backend: str, time_budget: float = 1e7) -> tuple:
+    exp = Experiment.model_validate({
+        "name": "perf", "budget": {"time": time_budget}, "seeds": seeds,
+        "optimizers": [{"name": n} for n in optimizers],
+        "execution": {"backend": backend}, "report": {"enabled": False}})
+    with tempfile.TemporaryDirectory(prefix="nbperf-") as out:
+        t0 = time.perf_counter()
+        run_experiment(exp, Path("perf"), Path(out), progress=False)
+        took = time.perf_counter() - t0
+        from harness.results import load_events
+
+        n = len(load_events(out))
+    return took, n
+
+
+def main() -> None:
+    objective = Objective(NASBench.synthetic(), "A")
+    print("simulated evaluations per second, 1 worker, 1e7 s, one core")
+    for name in ("random_search", "regularized_evolution"):
+        rate = simulated_rate(objective, name)
+        row(name, f"{rate:,.0f}/s", "target >= 50,000/s", rate >= 50_000)
+    seeds = 20 if QUICK else 500
+    took, n = sweep(["random_search", "regularized_evolution", "reinforce"], seeds, "ray")
+    row(f"RS + RE + REINFORCE x {seeds} seeds x 1e7 s on Ray ({n:,} evaluations)",
+        f"{took:.0f} s", "target <= 300 s (500 seeds)", None if QUICK else took <= 300)
+    # Ray overhead per run: tiny runs through Ray against the same runs in-process
+    local, _ = sweep(["random_search"], 40, "local", 1e3)
+    on_ray, _ = sweep(["random_search"], 40, "ray", 1e3)
+    row("Ray overhead per run (40 tiny runs, start-up included)",
+        f"{(on_ray - local) / 40 * 1e3:.0f} ms", "target <= 50 ms")
+    from harness.config import BenchmarkConfig, BudgetConfig
+    from harness.runner import RunSpec
+
+    print("wall time of one run, 1e7 s, model-based optimizers")
+    for name in ("bohb", "tpe", "smac"):
+        budget = BudgetConfig(time=1e6 if QUICK else 1e7)
+        out = execute_run(BenchmarkConfig(), budget, RunSpec(name, name, {}, 0))
+        row(f"{name} ({budget.time:.0e} s simulated)", f"{out['wall']:.0f} s")

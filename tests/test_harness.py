@@ -1,0 +1,293 @@
+"""Experiments, the simulator, execution, results and resume."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from benchmark.objectives import Objective
+from harness.cli import main
+from harness.config import ExperimentError, load_experiment
+from harness.results import load_events, load_trajectories, run_files
+from harness.simulator import simulate
+from optimizers import Optimizer, get_optimizer
+
+from .conftest import ROOT
+
+TINY = {
+    "name": "tiny",
+    "benchmark": {"name": "synthetic", "encoding": "A"},
+    "budget": {"time": 1.0e5, "workers": 1},
+    "seeds": 2,
+    "optimizers": [{"name": "random_search"}, {"name": "regularized_evolution"},
+                   {"name": "hyperband"}, {"name": "reinforce"}],
+    "execution": {"backend": "local"},
+}
+
+
+def write_yaml(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in run_files(folder)}
+
+
+# ---- experiment files ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, where, words", [
+    ("budget: {time: 1e5}\noptimizers: [{name: random_search}]\nbogus: 1\n", ":3:",
+     "bogus: unknown key"),
+    ("budget:\n  time: -5\noptimizers: [{name: random_search}]\n", ":2:", "budget.time"),
+    ("budget:\n  time: 1e5\n  workers: many\noptimizers: [{name: random_search}]\n", ":3:",
+     "budget.workers"),
+    ("budget: {time: 1e5}\noptimizers:\n  - name: random_search\n  - name: nope\n", ":4:",
+     "unknown optimizer 'nope'"),
+    ("budget: {time: 1e5}\noptimizers:\n  - name: regularized_evolution\n"
+     "    params: {population: 3}\n", ":3:", "unknown hyperparameter 'population'"),
+    ("benchmark: {name: nasbench101, data: /no/such.tfrecord}\nbudget: {time: 1e5}\n"
+     "optimizers: [{name: random_search}]\n", ":1:", "does not exist"),
+    ("benchmark: {encoding: C}\nbudget: {time: 1e5}\noptimizers:\n  - name: reinforce\n", ":4:",
+     "categorical"),
+    ("budget: {time: 1e5}\nseeds: [1, 1]\noptimizers: [{name: random_search}]\n", ":2:",
+     "duplicates"),
+    ("budget: {time: 1e5\n", ":2:", "invalid YAML"),
+])
+def test_bad_experiments_are_one_line_with_file_line_key(tmp_path, capsys, text, where, words):
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    with pytest.raises(ExperimentError) as info:
+        load_experiment(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}{where}") and words in message and "\n" not in message
+    out_dir = tmp_path / "out"
+    code = main(["run", str(path), "--output", str(out_dir)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and not out_dir.exists()
+
+
+def test_shipped_experiments_validate():
+    for name in ("demo", "parallel"):
+        exp = load_experiment(ROOT / "experiments" / f"{name}.yaml")
+        assert len(exp.optimizers) == 7 and exp.benchmark.name == "synthetic"
+        assert 1e6 <= exp.budget.time <= 1e7
+    assert load_experiment(ROOT / "experiments" / "parallel.yaml").budget.workers == 8
+    paper = yaml.safe_load((ROOT / "experiments" / "paper.yaml").read_text())
+    assert paper["seeds"] == 500 and paper["budget"] == {"time": 1e7, "workers": 1}
+    assert paper["benchmark"]["name"] == "nasbench101" and len(paper["optimizers"]) == 7
+
+
+# ---- the simulator ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def objective(synthetic):
+    return Objective(synthetic, "A")
+
+
+def test_simulation_with_parallel_workers(objective):
+    opt = get_optimizer("random_search")(objective.config_space(seed=0), [108], 0)
+    ev = simulate(objective, opt, 5e4, 4, np.random.default_rng(0))
+    end, start, cost = map(np.asarray, (ev.end, ev.start, ev.cost))
+    assert np.all(np.diff(end) >= 0) and end.max() <= 5e4
+    assert np.allclose(end - start, cost)
+    assert set(ev.worker) == {0, 1, 2, 3}
+    for w in range(4):  # a worker runs one job at a time
+        mine = np.asarray(ev.worker) == w
+        s, e = start[mine], end[mine]
+        assert np.all(s[1:] >= e[:-1] - 1e-9)
+    one = simulate(objective, get_optimizer("random_search")(objective.config_space(seed=0),
+                                                             [108], 0),
+                   5e4, 1, np.random.default_rng(0))
+    assert len(ev) > 2.5 * len([c for c in one.cost if c > 0]) > 0
+
+
+def test_waiting_rungs_leave_workers_idle(objective):
+    opt = get_optimizer("hyperband")(objective.config_space(seed=0), objective.budgets, 0)
+    ev = simulate(objective, opt, 3e4, 40, np.random.default_rng(0))
+    budgets = np.asarray(ev.budget)
+    first_rung = np.flatnonzero(budgets == 4)[:27]
+    # the 9 promotions start only after the whole first rung has finished
+    promoted_start = np.asarray(ev.start)[budgets == 12].min()
+    assert promoted_start >= np.asarray(ev.end)[first_rung].max()
+
+
+class Exploding(Optimizer):
+    name = "exploding"
+
+    def ask(self):
+        if self._next_id > 5:
+            raise RuntimeError("boom at ask 6")
+        return self.new_trial({k: v for k, v in get_optimizer("random_search")(
+            self.space, self.budgets, self.rng).ask().config.items()})
+
+    def tell(self, trial, result):
+        pass
+
+
+class Stuck(Optimizer):
+    name = "stuck"
+
+    def ask(self):
+        return None
+
+    def tell(self, trial, result):
+        pass
+
+
+def test_an_optimizer_that_cannot_continue_is_an_error(objective):
+    from harness.simulator import SimulationError
+
+    with pytest.raises(SimulationError, match="never continue"):
+        simulate(objective, Stuck(objective.config_space(), [108], 0), 1e4, 1,
+                 np.random.default_rng(0))
+
+
+# ---- running experiments ------------------------------------------------------------------------
+
+def test_run_twice_same_bytes_and_resume(tmp_path, capsys):
+    exp = write_yaml(tmp_path / "exp.yaml", TINY)
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["run", str(exp), "--output", str(a), "--no-report"]) == 0
+    assert main(["run", str(exp), "--output", str(b), "--no-report"]) == 0
+    assert files(a) == files(b) and len(files(a)) == 8
+    # resume: a deleted run is redone, the others are kept as they are
+    victim = next(iter(run_files(a)))
+    mtimes = {p: p.stat().st_mtime_ns for p in run_files(a) if p != victim}
+    victim.unlink()
+    assert main(["run", str(exp), "--output", str(a), "--no-report"]) == 0
+    assert files(a) == files(b)
+    assert all(p.stat().st_mtime_ns == m for p, m in mtimes.items())
+    # a different experiment in the same folder is refused, unless --force
+    changed = write_yaml(tmp_path / "other.yaml", {**TINY, "seeds": 3})
+    assert main(["run", str(changed), "--output", str(a), "--no-report"]) == 2
+    assert "different experiment" in capsys.readouterr().err
+    assert main(["run", str(changed), "--output", str(a), "--no-report", "--force"]) == 0
+    assert len(files(a)) == 12
+
+
+def test_results_as_dataframes(tmp_path):
+    exp = write_yaml(tmp_path / "exp.yaml", TINY)
+    main(["run", str(exp), "--output", str(tmp_path / "r"), "--no-report"])
+    events = load_events(tmp_path / "r")
+    assert list(events.columns) == ["optimizer", "seed", "trial", "worker", "budget", "hash",
+                                    "start", "end", "validation_error", "test_error", "cost",
+                                    "invalid"]
+    assert set(events["optimizer"]) == {"random_search", "regularized_evolution", "hyperband",
+                                        "reinforce"}
+    assert set(events[events["optimizer"] == "hyperband"]["budget"]) == {4, 12, 36, 108}
+    traj = load_trajectories(tmp_path / "r")
+    for _, run in traj.groupby(["optimizer", "seed"]):
+        regret = run["test_regret"].dropna().to_numpy()
+        val = run["incumbent_validation_error"].dropna().to_numpy()
+        assert np.all(np.diff(val) <= 0) and regret.size
+
+
+def test_a_failing_optimizer_is_recorded_while_others_finish(tmp_path, capsys, monkeypatch):
+    (tmp_path / "plug.py").write_text(textwrap.dedent('''
+        from tests.test_harness import Exploding
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data = {**TINY, "optimizers": [{"name": "random_search"}, {"name": "plug:Exploding"}]}
+    exp = write_yaml(tmp_path / "exp.yaml", data)
+    out = tmp_path / "out"
+    assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 1
+    err = capsys.readouterr().err
+    assert "2 run(s) failed" in err and "boom at ask 6" in err
+    assert len(list((out / "runs" / "random_search").glob("*.npz"))) == 2
+    failed = list((out / "runs" / "plug:Exploding").glob("*.failed.txt"))
+    assert len(failed) == 2 and "RuntimeError: boom" in failed[0].read_text()
+
+
+@pytest.mark.slow
+def test_sigkill_and_resume_give_identical_bytes(tmp_path):
+    data = {**TINY, "seeds": 6, "budget": {"time": 1.0e7, "workers": 1}}
+    exp = write_yaml(tmp_path / "exp.yaml", data)
+    reference = tmp_path / "ref"
+    assert main(["run", str(exp), "--output", str(reference), "--no-report"]) == 0
+    total = len(files(reference))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "harness.cli.main", "run", str(exp), "--output", str(out),
+           "--no-report"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for wanted in (2, 8):  # kill once a few runs are written, then again later
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while len(run_files(out)) < wanted and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    done = len(run_files(out))
+    assert 2 <= done < total, done
+    assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
+    assert files(out) == files(reference)
+    assert not list(out.rglob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_ray_gives_the_same_bytes_and_listens_on_loopback_only(tmp_path):
+    exp = write_yaml(tmp_path / "exp.yaml", {**TINY, "execution": {"backend": "local"}})
+    local = tmp_path / "local"
+    assert main(["run", str(exp), "--output", str(local), "--no-report"]) == 0
+    listening = []
+
+    def watch(proc):
+        while proc.poll() is None:
+            out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
+            listening.extend(line.split()[3] for line in out.splitlines())
+            time.sleep(0.5)
+
+    for cpus in (1, 2):
+        ray_exp = write_yaml(tmp_path / f"ray{cpus}.yaml",
+                             {**TINY, "execution": {"backend": "ray", "cpus": cpus}})
+        out = tmp_path / f"ray{cpus}"
+        proc = subprocess.Popen([sys.executable, "-m", "harness.cli.main", "run", str(ray_exp),
+                                 "--output", str(out), "--no-report"],
+                                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if subprocess.run(["which", "ss"], capture_output=True).returncode == 0:
+            watch(proc)
+        assert proc.wait() == 0, proc.stderr.read().decode()[-2000:]
+        assert files(out) == files(local)
+    baseline = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
+    outside = sorted({a for a in listening if not _loopback(a) and a not in baseline})
+    assert not outside, f"Ray listened beyond loopback: {outside}"
+
+
+def _loopback(address: str) -> bool:
+    """``127.0.0.1:80``, ``[::1]:80``, ``[::ffff:127.0.0.1]:80`` are loopback; ``*:80`` is not."""
+    import ipaddress
+
+    host = address.rsplit(":", 1)[0].strip("[]")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+@pytest.mark.slow
+def test_model_based_runs_are_identical_across_processes(tmp_path):
+    """SMAC iterates over sets of strings: the CLI fixes the hash seed so bytes still match."""
+    data = {**TINY, "budget": {"time": 3.0e4, "workers": 2},
+            "optimizers": [{"name": "smac"}, {"name": "bohb"}, {"name": "tpe"}]}
+    exp = write_yaml(tmp_path / "exp.yaml", data)
+    outs = []
+    for i, hashseed in enumerate(("random", "123")):
+        out = tmp_path / f"out{i}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": hashseed}
+        proc = subprocess.run([sys.executable, "-m", "harness.cli.main", "run", str(exp),
+                               "--output", str(out), "--no-report"], env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outs.append(files(out))
+    assert outs[0] == outs[1] and len(outs[0]) == 6

@@ -1,0 +1,180 @@
+"""The ask/tell protocol, the built-in optimizers, the registry and plug-ins."""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from benchmark.objectives import Objective
+from optimizers import Optimizer, Result, available, get_optimizer
+from optimizers.hyperband import bracket_plan
+
+ALL = ["random_search", "regularized_evolution", "hyperband", "bohb", "smac", "tpe", "reinforce"]
+
+
+@pytest.fixture(scope="module")
+def objective(synthetic):
+    return Objective(synthetic, "A")
+
+
+def drive(objective, name, seed, steps, **params):
+    """Sequentially ask/evaluate/tell; returns the asked configs and the results."""
+    cls = get_optimizer(name)
+    budgets = objective.budgets if cls.multi_fidelity else [objective.max_budget]
+    opt = cls(objective.config_space(seed=seed), budgets, np.random.default_rng(seed), **params)
+    rng = np.random.default_rng(1000 + seed)
+    asked, results = [], []
+    try:
+        for _ in range(steps):
+            trial = opt.ask()
+            assert trial is not None, f"{name} waits with nothing pending"
+            r = objective.evaluate(trial.config, trial.budget, rng)
+            opt.tell(trial, Result(r.validation_error, r.cost, r.invalid, trial.budget))
+            asked.append((trial.config, trial.budget))
+            results.append(r)
+    finally:
+        opt.close()
+    return asked, results
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_same_seed_same_asks(objective, name):
+    steps = 40 if name in ("smac", "bohb", "tpe") else 300
+    a, _ = drive(objective, name, 3, steps)
+    b, _ = drive(objective, name, 3, steps)
+    c, _ = drive(objective, name, 4, steps)
+    assert a == b
+    assert a != c
+
+
+def test_optimizers_do_not_touch_numpy_global_rng(objective):
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    for name in ALL:
+        drive(objective, name, 0, 30)
+    assert np.array_equal(np.random.get_state()[1], before)
+
+
+def test_hyperband_brackets_match_hpbandster():
+    plan = bracket_plan([4, 12, 36, 108], 3)
+    assert plan == [([27, 9, 3, 1], [4, 12, 36, 108]), ([9, 3, 1], [12, 36, 108]),
+                    ([6, 2], [36, 108]), ([4], [108])]
+    assert sum(sum(c) for c, _ in plan) == 65
+
+
+def test_hyperband_waits_for_a_stage_and_promotes_the_best(objective):
+    cls = get_optimizer("hyperband")
+    opt = cls(objective.config_space(seed=0), objective.budgets, np.random.default_rng(0))
+    first = [opt.ask() for _ in range(27)]
+    assert {t.budget for t in first} == {4} and opt.ask() is None  # the rung waits
+    losses = np.linspace(0.5, 0.1, 27)
+    for t, loss in zip(first, losses):
+        opt.tell(t, Result(float(loss), 10.0, False, 4))
+    promoted = [opt.ask() for _ in range(9)]
+    assert {t.budget for t in promoted} == {12} and opt.ask() is None
+    best = sorted(range(27), key=lambda i: losses[i])[:9]
+    assert [p.config for p in promoted] == [first[i].config for i in best]
+
+
+def test_regularized_evolution_mutates_exactly_one_hyperparameter(objective):
+    cls = get_optimizer("regularized_evolution")
+    opt = cls(objective.config_space(seed=0), [108], np.random.default_rng(0), population_size=5,
+              sample_size=2)
+    parents = [opt.ask() for _ in range(5)]
+    for i, t in enumerate(parents):
+        opt.tell(t, Result(0.1 * (i + 1), 1.0, False, 108))
+    for _ in range(20):
+        child = opt.ask().config
+        diffs = [min(sum(child[k] != p.config[k] for k in child) for p in parents)]
+        assert diffs[0] >= 1
+        assert any(sum(child[k] != m[0][k] for k in child) == 1 for m in opt.population)
+    assert len(opt.population) == 5
+
+
+def test_regularized_evolution_keeps_or_drops_invalid_children(objective):
+    cls = get_optimizer("regularized_evolution")
+    for resample, expected in ((False, 3), (True, 0)):
+        opt = cls(objective.config_space(seed=0), [108], np.random.default_rng(0),
+                  population_size=3, resample_invalid=resample)
+        for _ in range(3):
+            opt.tell(opt.ask(), Result(1.0, 0.0, True, 108))
+        assert len(opt.population) == expected
+
+
+def test_reinforce_learns_from_rewards(objective):
+    cls = get_optimizer("reinforce")
+    opt = cls(objective.config_space(seed=0), [108], np.random.default_rng(0))
+    for _ in range(300):  # reward conv3x3 at op_node_0
+        t = opt.ask()
+        good = t.config["op_node_0"] == "conv3x3-bn-relu"
+        opt.tell(t, Result(0.05 if good else 0.5, 1.0, False, 108))
+    i = opt.names.index("op_node_0")
+    probs = opt._probs(i)
+    assert probs[opt.choices[i].index("conv3x3-bn-relu")] > 0.8
+    before = [x.copy() for x in opt.logits]
+    opt.tell(opt.ask(), Result(1.0, 0.0, True, 108))  # invalid: rejected, no update
+    assert all(np.array_equal(a, b) for a, b in zip(before, opt.logits))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_incumbent_improves_on_first_evaluations(objective, name):
+    steps = {"smac": 60, "bohb": 150, "tpe": 80}.get(name, 400)
+    _, results = drive(objective, name, 5, steps)
+    errors = [r.validation_error for r in results if not r.invalid]
+    assert len(errors) > 5
+    first = errors[0]
+    assert min(errors) < first
+
+
+@pytest.mark.parametrize("name, params, words", [
+    ("regularized_evolution", {"population": 5}, "unknown hyperparameter 'population'"),
+    ("regularized_evolution", {"population_size": "big"}, "must be of type int"),
+    ("regularized_evolution", {"population_size": 1}, "out of range"),
+    ("bohb", {"random_fraction": 2.0}, "out of range"),
+    ("tpe", {"multivariate": 1}, "must be of type bool"),
+])
+def test_bad_hyperparameters_are_one_clear_error(objective, name, params, words):
+    with pytest.raises(ValueError) as info:
+        get_optimizer(name).resolve(params)
+    assert words in str(info.value) and name in str(info.value)
+
+
+def test_categorical_only_optimizers_refuse_encoding_c(synthetic):
+    space = Objective(synthetic, "C").config_space()
+    for name in ("regularized_evolution", "reinforce"):
+        with pytest.raises(ValueError, match="categorical"):
+            get_optimizer(name)(space, [108], 0)
+
+
+def test_registry_and_bad_plugin_paths():
+    assert set(ALL) <= set(available())
+    with pytest.raises(ValueError, match="unknown optimizer 'nope'"):
+        get_optimizer("nope")
+    with pytest.raises(ValueError, match="cannot import 'no_such_module'"):
+        get_optimizer("no_such_module:Thing")
+    with pytest.raises(ValueError, match="not an optimizers.Optimizer subclass"):
+        get_optimizer("numpy:ndarray")
+
+
+README_EXAMPLE_START = "```python\n# my_optimizer.py"
+
+
+def _readme_plugin() -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index(README_EXAMPLE_START) + len("```python\n")
+    return text[start:text.index("```", start)]
+
+
+def test_readme_plugin_example_runs(objective, tmp_path, monkeypatch):
+    source = _readme_plugin()
+    assert len(source.strip().splitlines()) <= 25
+    (tmp_path / "my_optimizer.py").write_text(textwrap.dedent(source))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cls = get_optimizer("my_optimizer:LocalSearch")
+    assert issubclass(cls, Optimizer)
+    asked, results = drive(objective, "my_optimizer:LocalSearch", 0, 200)
+    valid = [r.validation_error for r in results if not r.invalid]
+    assert valid and min(valid) < valid[0]
