@@ -198,3 +198,23 @@ def test_enumeration_cache_reloads(cells, tmp_path, monkeypatch):
     again = enumeration.enumerate_cells(progress=False)
     assert np.array_equal(again.hashes, cells.hashes)
     assert np.array_equal(again.cell_of, cells.cell_of)
+
+
+def test_isomorphism_representatives_and_uniform_sampling(cells):
+    from benchmark.space import cell_spec, is_isomorphic, representative, sample_cell
+
+    m = np.array(INCEPTION_MATRIX)
+    perm = [0, 2, 1, 3, 4, 5, 6]
+    iso = ModelSpec(m[np.ix_(perm, perm)], [INCEPTION_OPS[i] for i in perm])
+    base = ModelSpec(INCEPTION_MATRIX, INCEPTION_OPS)
+    assert is_isomorphic(base, iso) and iso.hash() == base.hash()
+    other = ModelSpec(INCEPTION_MATRIX, INCEPTION_OPS[:1] + [C1] + INCEPTION_OPS[2:])
+    assert not is_isomorphic(base, other)
+    rep = representative(iso)
+    assert rep.original_matrix.tolist() == INCEPTION_MATRIX and rep.hash() == INCEPTION_HASH
+    rng = np.random.default_rng(0)
+    rows = [cells.index_of(sample_cell(rng).hash()) for _ in range(200)]
+    assert min(rows) >= 0 and len(set(rows)) == 200
+    assert cell_spec(rows[0]).hash() == cells.hex_hashes()[rows[0]]
+    with pytest.raises(ValueError):
+        representative(ModelSpec([[0, 0], [0, 0]], ["input", "output"]))

@@ -4,9 +4,11 @@ from .constants import (BUDGETS, CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICE
 from .enumeration import NUM_CELLS, CellTable, enumerate_cells
 from .errors import OutOfDomainError
 from .hashing import hash_graph
+from .helpers import cell_spec, is_isomorphic, representative, sample_cell
 from .params import trainable_parameters
 from .spec import ModelSpec
 
 __all__ = ["BUDGETS", "CONV1X1", "CONV3X3", "INPUT", "MAX_EDGES", "MAX_VERTICES", "MAXPOOL3X3",
            "NUM_CELLS", "NUM_REPEATS", "OP_LABELS", "OPS", "OUTPUT", "CellTable", "ModelSpec",
-           "OutOfDomainError", "enumerate_cells", "hash_graph", "trainable_parameters"]
+           "OutOfDomainError", "cell_spec", "enumerate_cells", "hash_graph", "is_isomorphic",
+           "representative", "sample_cell", "trainable_parameters"]
