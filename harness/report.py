@@ -144,7 +144,8 @@ def _title(folder: Path, facts: list[dict], what: str) -> str:
     bench = "synthetic table (not NAS-Bench-101 results)" if synthetic else "NAS-Bench-101"
     encodings = sorted({f.get("encoding", "?") for f in facts})
     counts = f"{runs.min()}" if runs.min() == runs.max() else f"{runs.min()}-{runs.max()}"
-    return f"{what}: {bench}, encoding {'/'.join(encodings)}, {counts} runs per optimizer"
+    plural = "" if runs.max() == 1 else "s"
+    return f"{what}: {bench}, encoding {'/'.join(encodings)}, {counts} run{plural} per optimizer"
 
 
 def report(folder: str | Path, times: list[float] | None = None, aggregate: str = "mean",
@@ -176,7 +177,7 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
             c = data[data["optimizer"] == name]
             colour, marker = colours[name]
             ax.plot(c["time"], c["center"], color=colour, marker=marker, markevery=25,
-                    label=f"{name} ({runs_per[name]} runs)", lw=1.8)
+                    label=f"{name} ({runs_per[name]} run{'s' * (runs_per[name] > 1)})", lw=1.8)
             ax.fill_between(c["time"], c["lower"], c["upper"], color=colour, alpha=0.2, lw=0)
         ax.set_xscale("log")
         if negative:
@@ -197,7 +198,7 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
         values = values[~np.isnan(values)]
         colour, marker = colours[name]
         ax.step(values, np.arange(1, values.size + 1) / values.size, where="post", color=colour,
-                label=f"{name} ({values.size} runs)", lw=1.8)
+                label=f"{name} ({values.size} run{'s' * (values.size > 1)})", lw=1.8)
     ax.set_xscale("symlog", linthresh=1e-4)
     _finish(fig, ax, "Final test regret", "Fraction of runs",
             _title(folder, facts, "Empirical CDF of final test regret"), out / "test_regret_ecdf")

@@ -215,7 +215,7 @@ def test_sigkill_and_resume_give_identical_bytes(tmp_path):
     assert main(["run", str(exp), "--output", str(reference), "--no-report"]) == 0
     total = len(files(reference))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "harness.cli.main", "run", str(exp), "--output", str(out),
+    cmd = [sys.executable, "-m", "harness.cli", "run", str(exp), "--output", str(out),
            "--no-report"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for wanted in (2, 8):  # kill once a few runs are written, then again later
@@ -249,7 +249,7 @@ def test_ray_gives_the_same_bytes_and_listens_on_loopback_only(tmp_path):
         ray_exp = write_yaml(tmp_path / f"ray{cpus}.yaml",
                              {**TINY, "execution": {"backend": "ray", "cpus": cpus}})
         out = tmp_path / f"ray{cpus}"
-        proc = subprocess.Popen([sys.executable, "-m", "harness.cli.main", "run", str(ray_exp),
+        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(ray_exp),
                                  "--output", str(out), "--no-report"],
                                 env={**os.environ, "PYTHONPATH": str(ROOT)},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -285,7 +285,7 @@ def test_model_based_runs_are_identical_across_processes(tmp_path):
     for i, hashseed in enumerate(("random", "123")):
         out = tmp_path / f"out{i}"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": hashseed}
-        proc = subprocess.run([sys.executable, "-m", "harness.cli.main", "run", str(exp),
+        proc = subprocess.run([sys.executable, "-m", "harness.cli", "run", str(exp),
                                "--output", str(out), "--no-report"], env=env,
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr[-2000:]

@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Some optimizer libraries (SMAC) iterate over sets of strings, whose order follows
         # Python's per-process hash seed; a fixed seed makes runs reproducible byte for byte.
         env = {**os.environ, "PYTHONHASHSEED": "0"}
-        os.execve(sys.executable, [sys.executable, "-m", "harness.cli.main", *sys.argv[1:]], env)
+        os.execve(sys.executable, [sys.executable, "-m", "harness.cli", *sys.argv[1:]], env)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -77,6 +77,3 @@ def one_line(exc: BaseException) -> str:
         text = str(exc.args[0])
     return " ".join(text.split())
 
-
-if __name__ == "__main__":
-    sys.exit(main())
