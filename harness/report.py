@@ -148,6 +148,10 @@ def _title(folder: Path, facts: list[dict], what: str) -> str:
     return f"{what}: {bench}, encoding {'/'.join(encodings)}, {counts} run{plural} per optimizer"
 
 
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
 def report(folder: str | Path, times: list[float] | None = None, aggregate: str = "mean",
            out: str | Path | None = None, show: bool = True) -> Path:
     """Write figures and tables into ``folder/report`` (or ``out``); returns that folder."""
@@ -177,7 +181,7 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
             c = data[data["optimizer"] == name]
             colour, marker = colours[name]
             ax.plot(c["time"], c["center"], color=colour, marker=marker, markevery=25,
-                    label=f"{name} ({runs_per[name]} run{'s' * (runs_per[name] > 1)})", lw=1.8)
+                    label=f"{name} ({_runs(runs_per[name])})", lw=1.8)
             ax.fill_between(c["time"], c["lower"], c["upper"], color=colour, alpha=0.2, lw=0)
         ax.set_xscale("log")
         if negative:
@@ -198,7 +202,7 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
         values = values[~np.isnan(values)]
         colour, marker = colours[name]
         ax.step(values, np.arange(1, values.size + 1) / values.size, where="post", color=colour,
-                label=f"{name} ({values.size} run{'s' * (values.size > 1)})", lw=1.8)
+                label=f"{name} ({_runs(values.size)})", lw=1.8)
     ax.set_xscale("symlog", linthresh=1e-4)
     _finish(fig, ax, "Final test regret", "Fraction of runs",
             _title(folder, facts, "Empirical CDF of final test regret"), out / "test_regret_ecdf")
