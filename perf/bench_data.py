@@ -76,17 +76,25 @@ def original_loader(path: Path) -> dict:
 
 
 def rss_of_full_store(store: Path) -> float:
-    """Peak resident MB of a process that loads the store and reads every array once."""
-    code = ("import resource,numpy as np; from benchmark import NASBench; "
-            f"nb = NASBench({str(store)!r}); "
-            "[float(np.asarray(v).sum()) for k, v in nb.store.arrays.items() "
-            "if k not in ('hashes',)]; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
-    base = ("import resource, numpy, benchmark; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
-    run = lambda c: float(subprocess.run([sys.executable, "-c", c], capture_output=True,
-                                         text=True, check=True).stdout)
-    return run(code) - run(base)
+    """Growth of resident memory (VmRSS, MB) when a process loads the store and reads every
+    array once, against the same process before loading."""
+    code = f"""
+import numpy as np
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+from benchmark import NASBench
+before = rss()
+nb = NASBench({str(store)!r})
+total = 0.0
+for name, arr in nb.store.arrays.items():
+    if arr.dtype.kind in "fiu":
+        total += float(arr.sum())
+print(rss() - before)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
