@@ -7,6 +7,8 @@ first step has advantage 0.  Invalid samples cost nothing and are rejected: no u
 """
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from .base import Optimizer, Param, Result, Trial
@@ -27,17 +29,21 @@ class Reinforce(Optimizer):
         self.logits = [np.zeros(len(c)) for c in self.choices]
         self._ema = 0.0
         self._steps = 0
+        self._cumulative = self._cumulative_probs()
+
+    def _cumulative_probs(self) -> list[list[float]]:
+        """Cumulative probabilities per hyperparameter (recomputed when the logits change)."""
+        return [np.cumsum(self._probs(i)).tolist() for i in range(len(self.names))]
 
     def _probs(self, i: int) -> np.ndarray:
         z = np.exp(self.logits[i] - self.logits[i].max())
         return z / z.sum()
 
     def ask(self) -> Trial:
-        u = self.rng.random(len(self.names))
+        u = self.rng.random(len(self.names)).tolist()
         config, picks = {}, []
         for i, name in enumerate(self.names):
-            k = min(int(np.searchsorted(np.cumsum(self._probs(i)), u[i], side="right")),
-                    len(self.choices[i]) - 1)
+            k = min(bisect.bisect_right(self._cumulative[i], u[i]), len(self.choices[i]) - 1)
             config[name] = self.choices[i][k]
             picks.append(k)
         return self.new_trial(config, picks=picks)
@@ -55,3 +61,4 @@ class Reinforce(Optimizer):
             self.logits[i] += self.hp["learning_rate"] * advantage * grad
         self._ema = m * self._ema + (1 - m) * reward
         self._steps += 1
+        self._cumulative = self._cumulative_probs()
