@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CellNotInStoreError, OutOfDomainError, StoreError
-from .space.constants import INPUT, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT
+from .space.constants import INPUT, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS, OUTPUT
 from .space.enumeration import lookup_cell
 from .space.spec import ModelSpec
 from .data.records import RUN_FIELDS
@@ -233,8 +233,7 @@ class NASBench:
                                    f"(max edges = {MAX_EDGES})")
 
 
-def _label(op: str) -> int:
-    return -1 if op == INPUT else -2 if op == OUTPUT else OPS.index(op)
+_label = OP_LABELS.__getitem__
 
 
 def _converted(src: Path) -> Path:

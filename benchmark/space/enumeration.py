@@ -139,9 +139,10 @@ def lookup_cell(graph_offset, graph_id, cell_of, matrix, labels) -> int:
     n = len(labels)
     if not 2 <= n <= MAX_VERTICES:
         return -1
+    rows = matrix.tolist() if isinstance(matrix, np.ndarray) else matrix
     mask = 0
     for k, (x, y) in enumerate(_SLOTS[n]):
-        if matrix[x][y]:
+        if rows[x][y]:
             mask |= 1 << k
     graph = int(graph_id[graph_offset[n] + mask])
     if graph < 0:
