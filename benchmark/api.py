@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 
 from .errors import CellNotInStoreError, OutOfDomainError, StoreError
-from .space.constants import INPUT, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS, OUTPUT
+from .space.constants import LABEL_OPS, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS
 from .space.enumeration import lookup_cell
 from .space.spec import ModelSpec
 from .data.records import RUN_FIELDS
 from .data.store import Store, open_store
 
-_OP_NAMES = {-1: INPUT, -2: OUTPUT, **{i: op for i, op in enumerate(OPS)}}
 Repeat = int | str | None
 
 
@@ -197,7 +196,7 @@ class NASBench:
 
     def spec_of_row(self, row: int) -> ModelSpec:
         n = int(self._arrays["num_vertices"][row])
-        ops = [_OP_NAMES[lab] for lab in self._arrays["labels"][row, :n].tolist()]
+        ops = [LABEL_OPS[lab] for lab in self._arrays["labels"][row, :n].tolist()]
         return ModelSpec(self._arrays["matrices"][row, :n, :n], ops)
 
     # ---- internals -------------------------------------------------------------------------------
@@ -205,7 +204,7 @@ class NASBench:
         a = self._arrays
         n = int(a["num_vertices"][row])
         return {"module_adjacency": np.array(a["matrices"][row, :n, :n]),
-                "module_operations": [_OP_NAMES[lab] for lab in a["labels"][row, :n].tolist()],
+                "module_operations": [LABEL_OPS[lab] for lab in a["labels"][row, :n].tolist()],
                 "trainable_parameters": int(a["trainable_parameters"][row])}
 
     def _budget(self, epochs: int) -> int:

@@ -21,11 +21,10 @@ from benchmark.data.convert import convert
 from benchmark.data.proto import ModelMetrics
 from benchmark.data.records import RUN_FIELDS, Run, encode
 from benchmark.data.tfrecord import TFRecordReader, write_records
-from benchmark.space.constants import BUDGETS, INPUT, OPS, OUTPUT
+from benchmark.space.constants import BUDGETS, LABEL_OPS
 
 from .common import QUICK, per_call, row, timed
 
-NAMES = {-1: INPUT, -2: OUTPUT, **{i: op for i, op in enumerate(OPS)}}
 
 
 def write_full_file(path: Path, limit: int | None = None) -> int:
@@ -39,7 +38,7 @@ def write_full_file(path: Path, limit: int | None = None) -> int:
         for i in range(cells):
             n = int(a["num_vertices"][i])
             adjacency = "".join(map(str, a["matrices"][i, :n, :n].ravel().tolist()))
-            ops = ",".join(NAMES[x] for x in a["labels"][i, :n].tolist())
+            ops = ",".join(LABEL_OPS[x] for x in a["labels"][i, :n].tolist())
             h = a["hashes"][i].decode()
             params = int(a["trainable_parameters"][i])
             for b, epochs in enumerate(BUDGETS):
@@ -148,7 +147,6 @@ def main() -> None:
         rate = found.size / (took + took2)
         row("vectorised: 1 M hashes -> rows -> accuracies", f"{rate / 1e6:.2f} M/s",
             "target >= 1 M/s", rate >= 1e6)
-        del nb, original, fixed, computed
         mb = rss_of_full_store(store)
         row("resident memory of the store, every array read", f"{mb:.0f} MB",
             "target <= 250 MB", None if QUICK else mb <= 250)

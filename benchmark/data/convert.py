@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
-from ..space.constants import BUDGETS, INPUT, NUM_REPEATS, OPS, OUTPUT
+from ..space.constants import BUDGETS, LABEL_OPS, NUM_REPEATS
 from ..space.enumeration import enumerate_cells
 from .records import RUN_FIELDS, RecordError, decode
 from .store import write_store
@@ -16,7 +16,6 @@ from .tfrecord import TFRecordReader
 
 log = logging.getLogger(__name__)
 
-_OP_NAMES = {-1: INPUT, -2: OUTPUT, **{i: op for i, op in enumerate(OPS)}}
 
 
 def default_store_path(src: Path) -> Path:
@@ -104,7 +103,7 @@ def _check_cell(table, row: int, run, src: Path, index: int) -> None:
     """The record's stored form must be the cell's representative (this also checks the hash)."""
     n = int(table.num_vertices[row])
     adjacency = "".join("1" if x else "0" for x in table.matrices[row, :n, :n].ravel().tolist())
-    ops = ",".join(_OP_NAMES[lab] for lab in table.labels[row, :n].tolist())
+    ops = ",".join(LABEL_OPS[lab] for lab in table.labels[row, :n].tolist())
     if run.adjacency != adjacency or run.ops != ops:
         raise DataFormatError(f"{src}: record {index}: stored cell of {run.module_hash} is "
                               f"{run.adjacency}/{run.ops}, expected {adjacency}/{ops}")

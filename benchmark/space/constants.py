@@ -22,3 +22,5 @@ NUM_STACKS = 3
 NUM_MODULES_PER_STACK = 3
 NUM_LABELS = 10
 NUM_OP_CHOICES = len(OPS)
+#: Op name of each hash label (the inverse of OP_LABELS).
+LABEL_OPS: dict[int, str] = {label: op for op, label in OP_LABELS.items()}

@@ -5,11 +5,10 @@ import itertools
 
 import numpy as np
 
-from .constants import INPUT, OPS, OUTPUT
+from .constants import LABEL_OPS
 from .enumeration import enumerate_cells
 from .spec import ModelSpec
 
-_NAMES = {-1: INPUT, -2: OUTPUT, **{i: op for i, op in enumerate(OPS)}}
 
 
 def is_isomorphic(a: ModelSpec, b: ModelSpec) -> bool:
@@ -41,7 +40,7 @@ def cell_spec(row: int) -> ModelSpec:
     table = enumerate_cells(progress=False)
     n = int(table.num_vertices[row])
     return ModelSpec(table.matrices[row, :n, :n],
-                     [_NAMES[lab] for lab in table.labels[row, :n].tolist()])
+                     [LABEL_OPS[lab] for lab in table.labels[row, :n].tolist()])
 
 
 def sample_cell(rng: np.random.Generator) -> ModelSpec:

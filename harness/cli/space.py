@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.space import INPUT, OUTPUT, ModelSpec, enumerate_cells
-from benchmark.space.constants import OPS
+from benchmark.space import ModelSpec, enumerate_cells
+from benchmark.space.constants import LABEL_OPS
 
 from benchmark.fileutil import atomic_writer
 
 from .util import examples
 
-_OP_BY_LABEL = {-1: INPUT, -2: OUTPUT, **{i: op for i, op in enumerate(OPS)}}
 
 
 def register(groups: argparse._SubParsersAction) -> None:
@@ -72,7 +71,7 @@ def export_rows(table) -> list[str]:
     hashes = table.hex_hashes()
     for i, n in enumerate(table.num_vertices.tolist()):
         adjacency = "".join(map(str, table.matrices[i, :n, :n].ravel().tolist()))
-        ops = ",".join(_OP_BY_LABEL[lab] for lab in table.labels[i, :n].tolist())
+        ops = ",".join(LABEL_OPS[lab] for lab in table.labels[i, :n].tolist())
         lines.append(f"{hashes[i]}\t{adjacency}\t{ops}\t{n}\t{table.num_edges[i]}\t"
                      f"{table.trainable_parameters[i]}")
     return lines
