@@ -83,7 +83,7 @@ def _iqm(values: np.ndarray) -> float:
     return float(inner.mean()) if inner.size else float(np.median(values))
 
 
-def curves(folder: str | Path, metric: str = "test_regret", aggregate: str = "mean",
+def curves(folder: str | Path | pd.DataFrame, metric: str = "test_regret", aggregate: str = "mean",
            grid: np.ndarray | None = None) -> pd.DataFrame:
     """Aggregated curves: optimizer, time, center, lower, upper, runs (with a value at time)."""
     trajectories = _load(folder)
@@ -99,7 +99,7 @@ def curves(folder: str | Path, metric: str = "test_regret", aggregate: str = "me
     return pd.DataFrame(out, columns=["optimizer", "time", "center", "lower", "upper", "runs"])
 
 
-def final_table(folder: str | Path, times: list[float] | None = None,
+def final_table(folder: str | Path | pd.DataFrame, times: list[float] | None = None,
                 metric: str = "test_regret") -> pd.DataFrame:
     """Regret at chosen times (default: the end): mean, s.e., median, runs per optimizer."""
     trajectories = _load(folder)
@@ -118,7 +118,7 @@ def final_table(folder: str | Path, times: list[float] | None = None,
     return pd.DataFrame(rows)
 
 
-def average_rank(folder: str | Path, grid: np.ndarray | None = None,
+def average_rank(folder: str | Path | pd.DataFrame, grid: np.ndarray | None = None,
                  metric: str = "test_regret") -> pd.DataFrame:
     """Mean rank (1 = best) of each optimizer over time, ranking within each seed."""
     trajectories = _load(folder)
@@ -128,7 +128,10 @@ def average_rank(folder: str | Path, grid: np.ndarray | None = None,
     return ranks.groupby(level="optimizer").mean().T.rename_axis("time")
 
 
-def _load(folder: str | Path) -> pd.DataFrame:
+def _load(folder: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Trajectories of a results folder (or already loaded ones, passed through)."""
+    if isinstance(folder, pd.DataFrame):
+        return folder
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder}: no such results folder")
@@ -174,7 +177,7 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
     band = {"mean": "mean ± s.e.", "median": "median, IQR", "iqm": "IQM, 95% bootstrap CI"}
 
     for metric, label in METRICS.items():
-        data = curves(folder, metric, aggregate, grid)
+        data = curves(trajectories, metric, aggregate, grid)
         fig, ax = plt.subplots(figsize=(7, 4.8))
         negative = (data["lower"] <= 0).any()
         for name in names:
@@ -207,7 +210,7 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
     _finish(fig, ax, "Final test regret", "Fraction of runs",
             _title(folder, facts, "Empirical CDF of final test regret"), out / "test_regret_ecdf")
 
-    ranks = average_rank(folder, grid)
+    ranks = average_rank(trajectories, grid)
     fig, ax = plt.subplots(figsize=(7, 4.8))
     for name in names:
         colour, marker = colours[name]
@@ -216,7 +219,7 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
     _finish(fig, ax, "Total wall-clock time [s]", "Average rank (test regret, 1 = best)",
             _title(folder, facts, "Average rank"), out / "average_rank")
 
-    final = final_table(folder, times)
+    final = final_table(trajectories, times)
     final = final.sort_values("optimizer", key=lambda c: c.map(names.index), kind="stable")
     atomic_write_text(out / "final_regret.csv", final.to_csv(index=False))
     atomic_write_text(out / "final_regret.md", _markdown(final, _title(folder, facts,

@@ -71,7 +71,7 @@ class Hyperband(Optimizer):
         self._counts, self._stage_budgets = counts, budgets
         self._stage = 0
         self._queue: list[dict] = []      # configs still to hand out in this stage
-        self._results: dict[int, float] = {}
+        self._results: dict[int, tuple[float, dict]] = {}  # trial id -> (loss, config)
         self._outstanding = 0
         self._to_sample = counts[0]
 

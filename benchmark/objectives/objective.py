@@ -60,7 +60,6 @@ class Objective:
         self.repeat, self.cost_policy, self.invalid_policy = repeat, cost, invalid
         self.budgets: list[int] = list(nasbench.budgets)
         self._b = {e: i for i, e in enumerate(self.budgets)}
-        self._valid = nasbench.metric("final_validation_accuracy", self.max_budget)
         self._val = {e: nasbench.metric("final_validation_accuracy", e) for e in self.budgets}
         self._time = {e: nasbench.metric("final_training_time", e) for e in self.budgets}
         self._time_sum = {e: t.astype(np.float64).sum(axis=1) for e, t in self._time.items()}
