@@ -14,7 +14,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.core
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,trainer]'
 	touch $@
 
 $(VENV)/.all: pyproject.toml $(VENV)/.test
@@ -30,7 +30,7 @@ test: $(VENV)/.test   ## the whole test suite
 perf: $(VENV)/.test   ## benchmark scripts: figures and ratios against baselines measured in the same run
 	$(BIN)/python -m perf
 
-install: $(VENV)/.all  ## .venv with every extra (TensorFlow included)
+install: $(VENV)/.all  ## .venv with every extra (the trainer's Keras + JAX included)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -15,14 +15,14 @@ from .runner import RunSpec, default_cpus, execute_run
 log = logging.getLogger(__name__)
 
 
-def start_ray(experiment: Experiment, output: Path) -> None:
-    if not experiment.execution.address:
+def start_ray(address: str | None, cpus: int | None, output: Path) -> None:
+    """Join ``address`` (``auto``, ``ray://...``) or start a local Ray on 127.0.0.1 only."""
+    if not address:
         # Ray resolves 127.0.0.1 to the machine's external address unless clustering is off
         # (read when Ray is imported); with it off every Ray process binds loopback only.
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray
 
-    execution = experiment.execution
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -31,8 +31,8 @@ def start_ray(experiment: Experiment, output: Path) -> None:
     # worker keeps runs identical whichever process runs them.
     runtime_env = {"env_vars": {"PYTHONHASHSEED": "0", **{
         k: v for k, v in os.environ.items() if k in ("NASBENCH_CACHE_DIR", "PYTHONPATH")}}}
-    if execution.address:
-        ray.init(address=execution.address, include_dashboard=False, log_to_driver=False,
+    if address:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  logging_level=logging.WARNING, runtime_env=runtime_env)
         return
     # Unix socket paths are limited to ~107 bytes: keep the temp dir short, inside the output
@@ -41,14 +41,15 @@ def start_ray(experiment: Experiment, output: Path) -> None:
     if len(str(tmp)) > 40:
         tmp = Path(tempfile.mkdtemp(prefix="nbray-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    ray.init(num_cpus=execution.cpus or default_cpus(), include_dashboard=False,
+    ray.init(num_cpus=cpus or default_cpus(), include_dashboard=False,
              _node_ip_address="127.0.0.1", _temp_dir=str(tmp), log_to_driver=False,
              logging_level=logging.WARNING, configure_logging=False, runtime_env=runtime_env)
 
 
 def run_on_ray(experiment: Experiment, todo: list[RunSpec], output: Path,
                finished: Callable[[RunSpec, dict[str, Any]], None]) -> None:
-    start_ray(experiment, output)  # before importing ray: it sets Ray's environment
+    # before importing ray: it sets Ray's environment
+    start_ray(experiment.execution.address, experiment.execution.cpus, output)
     import ray
 
     remote = ray.remote(num_cpus=1, max_retries=experiment.execution.max_retries)(execute_run)

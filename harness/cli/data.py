@@ -32,6 +32,13 @@ def register(groups: argparse._SubParsersAction) -> None:
     d.add_argument("--sha256", help="override the expected SHA256 (with --url)")
     d.set_defaults(func=cmd_download, which="only108")
 
+    f = sub.add_parser("cifar10", help="download the official CIFAR-10 python tarball, verified",
+                       **examples("nasbench data cifar10 --dir ~/data"))
+    f.add_argument("--dir", type=Path, default=Path("."), help="download folder (default: .)")
+    f.add_argument("--url", help="override the download URL (mirrors, tests)")
+    f.add_argument("--sha256", help="override the expected SHA256 (with --url)")
+    f.set_defaults(func=cmd_cifar10)
+
     i = sub.add_parser("info", help="summary of a store", **examples(
         "nasbench data info ~/nb101/nasbench_only108.store", "nasbench data info synthetic"))
     i.add_argument("store", nargs="?", default="synthetic",
@@ -71,6 +78,18 @@ def cmd_download(args: argparse.Namespace) -> int:
     from benchmark.data.download import download
 
     print(download(args.which, args.dir, url=args.url, sha256=args.sha256))
+    return 0
+
+
+def cmd_cifar10(args: argparse.Namespace) -> int:
+    """The trainer's input; its URL and checksum live in ``trainer.cifar`` (no Keras import)."""
+    from benchmark.data.download import fetch
+    from trainer.cifar import OFFICIAL_SHA256, OFFICIAL_URL
+
+    if args.sha256 and not args.url:
+        raise ValueError("--sha256 only goes with --url")
+    url = args.url or OFFICIAL_URL
+    print(fetch(url, args.dir / Path(url).name, args.sha256 or OFFICIAL_SHA256))
     return 0
 
 

@@ -21,6 +21,9 @@ EXAMPLES = """examples:
   nasbench space hash --matrix '[[0,1],[0,0]]' --ops input,output
   nasbench data convert nasbench_only108.tfrecord --out ~/nb101
   nasbench data query --hash 28cfc7874f6d200472e1a9dcd8650aa0 --data ~/nb101
+  nasbench data cifar10 --dir ~/data
+  nasbench train --matrix '[[0,1],[0,0]]' --ops input,output --dry-run
+  nasbench build-table --sample 10 --epochs 4 --data ~/data/cifar-10-python.tar.gz --out t
 """
 
 
@@ -36,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules():
-    from . import optimizers, report, run
-    return [run, report, optimizers, data, space]
+    from . import optimizers, report, run, train
+    return [run, report, optimizers, data, space, train]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +71,8 @@ def is_user_error(exc: BaseException) -> bool:
     """Errors caused by input: bad values, missing or corrupt files, our own data errors."""
     from benchmark.errors import BenchmarkError
 
-    return isinstance(exc, (BenchmarkError, ValueError, OSError, KeyError))
+    return (isinstance(exc, (BenchmarkError, ValueError, OSError, KeyError))
+            or getattr(exc, "user_error", False))
 
 
 def one_line(exc: BaseException) -> str:
