@@ -190,6 +190,12 @@ class NASBench:
             raise KeyError(f"unknown metric {name!r}; one of {', '.join(RUN_FIELDS)}")
         return self._runs[name][:, self._budget(epochs)]
 
+    def runs(self, name: str) -> np.ndarray:
+        """A run field for every cell, budget and repeat: (cells, budgets, 3), read-only."""
+        if name not in self._runs:
+            raise KeyError(f"unknown metric {name!r}; one of {', '.join(RUN_FIELDS)}")
+        return self._runs[name]
+
     def array(self, name: str) -> np.ndarray:
         """A raw store array by name (hashes, matrices, labels, trainable_parameters, ...)."""
         return self._arrays[name]

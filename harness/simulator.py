@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,44 +26,59 @@ class SimulationError(RuntimeError):
     """An optimizer that can make no progress (e.g. waits with nothing pending)."""
 
 
-@dataclass
 class Events:
-    """Column buffers of the evaluations of one run, in completion order."""
+    """The evaluations of one run in completion order, one tuple per evaluation (COLUMNS order).
 
-    trial: list[int]
-    worker: list[int]
-    budget: list[int]
-    hash: list[str]
-    start: list[float]
-    end: list[float]
-    validation_error: list[float]
-    test_error: list[float]
-    cost: list[float]
-    invalid: list[bool]
+    A column reads as an attribute (``events.end``); :meth:`arrays` gives typed numpy columns.
+    """
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
 
     @classmethod
     def empty(cls) -> "Events":
-        return cls(*([] for _ in COLUMNS))
+        return cls()
 
     def __len__(self) -> int:
-        return len(self.trial)
+        return len(self.rows)
+
+    def __getattr__(self, name: str) -> list:
+        try:
+            i = COLUMNS.index(name)
+        except ValueError:
+            raise AttributeError(name) from None
+        return [row[i] for row in self.rows]
 
     def arrays(self) -> dict[str, np.ndarray]:
+        columns = list(zip(*self.rows)) if self.rows else [()] * len(COLUMNS)
+        c = dict(zip(COLUMNS, columns))
         return {
-            "trial": np.asarray(self.trial, np.int64), "worker": np.asarray(self.worker, np.int32),
-            "budget": np.asarray(self.budget, np.int32),
-            "hash": np.asarray(self.hash, dtype="S32"),
-            "start": np.asarray(self.start, np.float64), "end": np.asarray(self.end, np.float64),
-            "validation_error": np.asarray(self.validation_error, np.float64),
-            "test_error": np.asarray(self.test_error, np.float64),
-            "cost": np.asarray(self.cost, np.float64), "invalid": np.asarray(self.invalid, bool)}
+            "trial": np.asarray(c["trial"], np.int64), "worker": np.asarray(c["worker"], np.int32),
+            "budget": np.asarray(c["budget"], np.int32),
+            "hash": np.asarray(c["hash"], dtype="S32"),
+            "start": np.asarray(c["start"], np.float64), "end": np.asarray(c["end"], np.float64),
+            "validation_error": np.asarray(c["validation_error"], np.float64),
+            "test_error": np.asarray(c["test_error"], np.float64),
+            "cost": np.asarray(c["cost"], np.float64), "invalid": np.asarray(c["invalid"], bool)}
 
 
 def simulate(objective: Objective, optimizer: Optimizer, time_budget: float, workers: int,
              bench_rng: np.random.Generator, *, charge_optimizer_time: bool = False,
              max_evaluations: int | None = None, record_invalid: bool = True) -> Events:
     """Run one optimizer against the objective for ``time_budget`` simulated seconds."""
-    events = Events.empty()
+    run = _simulate_one_worker if workers == 1 else _simulate_queue
+    return run(objective, optimizer, time_budget, workers, bench_rng,
+               charge_optimizer_time, max_evaluations, record_invalid)
+
+
+def _simulate_queue(objective: Objective, optimizer: Optimizer, time_budget: float,
+                    workers: int, bench_rng: np.random.Generator, charge_optimizer_time: bool,
+                    max_evaluations: int | None, record_invalid: bool) -> Events:
+    """The general event-queue loop (any number of workers)."""
+    events = Events()
+    record = events.rows.append
     free = list(range(workers))           # idle workers, lowest id first
     running: list[tuple] = []              # heap of (end, seq, worker, start, trial, result)
     seq = 0
@@ -102,19 +116,54 @@ def simulate(objective: Objective, optimizer: Optimizer, time_budget: float, wor
                                          trial.budget))
             free.append(worker)
             if not (result.invalid and not record_invalid):
-                events.trial.append(trial.id)
-                events.worker.append(worker)
-                events.budget.append(trial.budget)
-                events.hash.append(result.hash or "")
-                events.start.append(start)
-                events.end.append(end)
-                events.validation_error.append(result.validation_error)
-                events.test_error.append(result.test_error)
-                events.cost.append(result.cost)
-                events.invalid.append(result.invalid)
+                record((trial.id, worker, trial.budget, result.hash or "", start, end,
+                        result.validation_error, result.test_error, result.cost,
+                        result.invalid))
             free_streak = free_streak + 1 if result.cost == 0 else 0
         if free_streak > MAX_FREE_EVALUATIONS:
             raise SimulationError(f"{optimizer.name}: {MAX_FREE_EVALUATIONS} zero-cost "
                                   "evaluations in a row; the simulated clock cannot advance")
         free.sort()
+    return events
+
+
+def _simulate_one_worker(objective: Objective, optimizer: Optimizer, time_budget: float,
+                         workers: int, bench_rng: np.random.Generator,
+                         charge_optimizer_time: bool, max_evaluations: int | None,
+                         record_invalid: bool) -> Events:
+    """:func:`simulate` for one worker: each job ends before the next is asked for, so the event
+    queue reduces to a clock.  Same asks, tells, draws and events as the general loop."""
+    events = Events()
+    record = events.rows.append
+    evaluate, ask, tell = objective.evaluate, optimizer.ask, optimizer.tell
+    perf_counter = time.perf_counter
+    limit = float("inf") if max_evaluations is None else max_evaluations
+    clock = 0.0
+    count = free_streak = 0
+    while clock < time_budget and count < limit:
+        t0 = perf_counter() if charge_optimizer_time else 0.0
+        trial = ask()
+        if trial is None:
+            raise SimulationError(f"{optimizer.name}: ask() returned None with no trial "
+                                  "pending; it can never continue")
+        result = evaluate(trial.config, trial.budget, bench_rng)
+        start = clock + (perf_counter() - t0 if charge_optimizer_time else 0.0)
+        count += 1
+        cost = result.cost
+        end = start + cost
+        if end > time_budget:
+            break
+        clock = end
+        invalid = result.invalid
+        tell(trial, Result(result.validation_error, cost, invalid, trial.budget))
+        if record_invalid or not invalid:
+            record((trial.id, 0, trial.budget, result.hash or "", start, end,
+                    result.validation_error, result.test_error, cost, invalid))
+        if cost == 0:
+            free_streak += 1
+            if free_streak > MAX_FREE_EVALUATIONS:
+                raise SimulationError(f"{optimizer.name}: {MAX_FREE_EVALUATIONS} zero-cost "
+                                      "evaluations in a row; the simulated clock cannot advance")
+        else:
+            free_streak = 0
     return events

@@ -7,8 +7,6 @@ first step has advantage 0.  Invalid samples cost nothing and are rejected: no u
 """
 from __future__ import annotations
 
-import bisect
-
 import numpy as np
 
 from .base import Optimizer, Param, Result, Trial
@@ -26,26 +24,25 @@ class Reinforce(Optimizer):
         sampler = SpaceSampler(space)
         self.names = sampler.names
         self.choices = [spec for _, spec in sampler.kinds]
-        self.logits = [np.zeros(len(c)) for c in self.choices]
+        sizes = np.array([len(c) for c in self.choices])
+        # one row of logits per hyperparameter, padded with -inf (probability 0) to the widest
+        self.logits = np.where(np.arange(sizes.max()) < sizes[:, None], 0.0, -np.inf)
+        self._last = sizes - 1
+        self._rows = np.arange(len(sizes))
         self._ema = 0.0
         self._steps = 0
-        self._cumulative = self._cumulative_probs()
+        self._probs, self._cumulative = self._distribution()
 
-    def _cumulative_probs(self) -> list[list[float]]:
-        """Cumulative probabilities per hyperparameter (recomputed when the logits change)."""
-        return [np.cumsum(self._probs(i)).tolist() for i in range(len(self.names))]
-
-    def _probs(self, i: int) -> np.ndarray:
-        z = np.exp(self.logits[i] - self.logits[i].max())
-        return z / z.sum()
+    def _distribution(self) -> tuple[np.ndarray, np.ndarray]:
+        """Softmax of every row and its cumulative sum (recomputed when the logits change)."""
+        z = np.exp(self.logits - self.logits.max(axis=1, keepdims=True))
+        probs = z / z.sum(axis=1, keepdims=True)
+        return probs, np.cumsum(probs, axis=1)
 
     def ask(self) -> Trial:
-        u = self.rng.random(len(self.names)).tolist()
-        config, picks = {}, []
-        for i, name in enumerate(self.names):
-            k = min(bisect.bisect_right(self._cumulative[i], u[i]), len(self.choices[i]) - 1)
-            config[name] = self.choices[i][k]
-            picks.append(k)
+        u = self.rng.random(len(self.names))
+        picks = np.minimum((self._cumulative <= u[:, None]).sum(axis=1), self._last).tolist()
+        config = {name: choices[k] for name, choices, k in zip(self.names, self.choices, picks)}
         return self.new_trial(config, picks=picks)
 
     def tell(self, trial: Trial, result: Result) -> None:
@@ -55,10 +52,9 @@ class Reinforce(Optimizer):
         m = self.hp["momentum"]
         baseline = reward if self._steps == 0 else self._ema / (1 - m ** self._steps)
         advantage = reward - baseline
-        for i, k in enumerate(trial.info["picks"]):
-            grad = -self._probs(i)
-            grad[k] += 1.0
-            self.logits[i] += self.hp["learning_rate"] * advantage * grad
+        grad = -self._probs
+        grad[self._rows, trial.info["picks"]] += 1.0
+        self.logits += self.hp["learning_rate"] * advantage * grad
         self._ema = m * self._ema + (1 - m) * reward
         self._steps += 1
-        self._cumulative = self._cumulative_probs()
+        self._probs, self._cumulative = self._distribution()

@@ -110,6 +110,21 @@ def test_simulation_with_parallel_workers(objective):
     assert len(ev) > 2.5 * len([c for c in one.cost if c > 0]) > 0
 
 
+@pytest.mark.parametrize("name", ["random_search", "regularized_evolution", "hyperband",
+                                  "reinforce"])
+def test_one_worker_loop_equals_the_event_queue(objective, name):
+    """simulate() with one worker takes a queue-free loop: same events, same draws."""
+    from harness.simulator import _simulate_queue
+
+    runs = []
+    for loop in (simulate, _simulate_queue):
+        opt = get_optimizer(name)(objective.config_space(seed=0), objective.budgets, 3)
+        args = (objective, opt, 2e5, 1, np.random.default_rng(5))
+        events = loop(*args) if loop is simulate else loop(*args, False, None, True)
+        runs.append(events.rows)
+    assert len(runs[0]) > 50 and runs[0] == runs[1]
+
+
 def test_waiting_rungs_leave_workers_idle(objective):
     opt = get_optimizer("hyperband")(objective.config_space(seed=0), objective.budgets, 0)
     ev = simulate(objective, opt, 3e4, 40, np.random.default_rng(0))

@@ -69,6 +69,25 @@ def test_round_trips_and_invalid_flags(synthetic):
                 assert back == config
 
 
+@pytest.mark.parametrize("name", ["A", "B"])
+def test_fast_path_agrees_with_the_checked_path(synthetic, name):
+    """Plain configurations take Encoding.fast_raw; any other form takes check + raw_mask."""
+    from optimizers.space import SpaceSampler
+
+    enc = get_encoding(name)
+    objective = Objective(synthetic, enc)
+    for config in SpaceSampler(enc.config_space()).sample_many(np.random.default_rng(0), 300):
+        fast = enc.fast_raw(config)
+        assert fast is not None and fast[0] == enc.raw_mask(config)
+        slow = {k: (np.int64(v) if isinstance(v, int) else v) for k, v in config.items()}
+        assert enc.fast_raw(slow) is None  # numpy ints: the checked path
+        assert objective.row(slow) == objective.row(config)
+    config["edge_0"] = True  # a bool is not an edge value in A or B
+    assert enc.fast_raw(config) is None
+    with pytest.raises(ConfigError, match="edge_0"):
+        objective.row(config)
+
+
 def test_policies(synthetic):
     config = dict(Objective(synthetic, "A").config_space(seed=0).get_default_configuration())
     config.update({**INCEPTION_OPS5, **{f"edge_{i}": int(i in INCEPTION_EDGES) for i in range(21)}})

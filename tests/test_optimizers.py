@@ -110,7 +110,7 @@ def test_reinforce_learns_from_rewards(objective):
         good = t.config["op_node_0"] == "conv3x3-bn-relu"
         opt.tell(t, Result(0.05 if good else 0.5, 1.0, False, 108))
     i = opt.names.index("op_node_0")
-    probs = opt._probs(i)
+    probs = opt._probs[i]
     assert probs[opt.choices[i].index("conv3x3-bn-relu")] > 0.8
     before = [x.copy() for x in opt.logits]
     opt.tell(opt.ask(), Result(1.0, 0.0, True, 108))  # invalid: rejected, no update

@@ -6,7 +6,9 @@ configuration where the encoding can represent it.
 """
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
+from itertools import compress
 from typing import Any
 
 import ConfigSpace as CS
@@ -41,11 +43,44 @@ class ConfigError(ValueError):
     """A configuration that does not fit its encoding (names the hyperparameter and value)."""
 
 
+_OP_SET = frozenset(OP_CHOICES)
+_INT = frozenset({int})
+
+
 class Encoding:
     """Base class: the ConfigSpace space, config -> raw cell, spec -> config."""
 
     name: str = ""
     hyperparameters: tuple[str, ...] = ()
+    #: Values an edge hyperparameter takes, for :meth:`fast_raw` (None: no fast path).
+    _edge_values: frozenset | None = None
+
+    def __init__(self) -> None:
+        self._values = operator.itemgetter(*self.hyperparameters)
+
+    def fast_raw(self, config: Mapping[str, Any]) -> tuple[int, tuple[str, ...]] | None:
+        """``(raw_mask, interior ops)`` of a plain, well-formed configuration (exactly the
+        hyperparameters, ops as strings, edges as Python ints in range), else ``None``: the
+        caller then runs :meth:`check` (which names the problem) and :meth:`raw_mask`.
+        A few C-level set operations instead of a Python loop per hyperparameter: this is the
+        per-evaluation path of the simulator."""
+        if self._edge_values is None or len(config) != len(self.hyperparameters):
+            return None
+        try:
+            values = self._values(config)
+        except (KeyError, TypeError):
+            return None
+        ops, edges = values[:len(OP_NAMES)], values[len(OP_NAMES):]
+        try:
+            if not (_OP_SET.issuperset(ops) and self._edge_values.issuperset(edges)
+                    and _INT.issuperset(map(type, edges))):
+                return None
+        except TypeError:  # unhashable values
+            return None
+        return self._mask_of_edges(edges), ops
+
+    def _mask_of_edges(self, edges: tuple) -> int:
+        raise NotImplementedError
 
     def config_space(self, seed: int | None = None) -> CS.ConfigurationSpace:
         cs = CS.ConfigurationSpace(seed=seed)
@@ -153,6 +188,12 @@ class NASCifar10A(Encoding):
     def raw_mask(self, config):
         return sum(bit for name, bit in _A_BITS if config[name])
 
+    _edge_values = frozenset({0, 1})
+    _bits = tuple(bit for _, bit in _A_BITS)
+
+    def _mask_of_edges(self, edges):
+        return sum(compress(self._bits, edges))
+
 
 class NASCifar10B(Encoding):
     """5 ops + 9 edge choices, each one of 21 slots (duplicates mean fewer edges)."""
@@ -180,9 +221,14 @@ class NASCifar10B(Encoding):
         return matrix
 
     def raw_mask(self, config):
+        return self._mask_of_edges([config[f"edge_{i}"] for i in range(MAX_EDGES)])
+
+    _edge_values = frozenset(range(NUM_SLOTS))
+
+    def _mask_of_edges(self, edges):
         mask = 0
-        for i in range(MAX_EDGES):
-            mask |= 1 << (NUM_SLOTS - 1 - config[f"edge_{i}"])
+        for slot in edges:
+            mask |= 1 << (NUM_SLOTS - 1 - slot)
         return mask
 
     def _edges_of(self, matrix):

@@ -7,6 +7,8 @@ store's look-up; then a configuration costs a mask, two array reads and a label 
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..space.constants import MAX_EDGES, MAX_VERTICES, NUM_OP_CHOICES
@@ -56,12 +58,12 @@ class RawCellIndex:
                 self._weights[pattern, v - 1] = NUM_OP_CHOICES ** (n - 3 - i)
         self._keep = keep.astype(np.uint8)
         self._graph = graph
+        self._weight_lists = [w.tolist() for w in self._weights]
 
     def row(self, mask: int, interior_labels: list[int]) -> int:
         """Store row of a raw cell (interior hash labels of vertices 1..5); -1 if invalid."""
         graph = int(self._graph[mask])
         if graph < 0:
             return -1
-        w = self._weights[self._keep[mask]].tolist()
-        code = sum(lab * wi for lab, wi in zip(interior_labels, w))
+        code = sum(map(operator.mul, interior_labels, self._weight_lists[self._keep[mask]]))
         return int(self._cell_of[graph, code])

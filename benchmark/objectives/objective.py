@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import ConfigSpace as CS
 import numpy as np
@@ -20,9 +19,15 @@ CostPolicy = Literal["one", "sum"]
 InvalidPolicy = Literal["penalty", "resample"]
 
 
-@dataclass(frozen=True, slots=True)
-class EvalResult:
-    """One evaluation.  ``test_error`` is the 108-epoch mean over the 3 runs whatever the budget."""
+#: Repeat indices drawn from a Generator at a time under the 'sample' policy.
+_DRAW_BATCH = 1024
+
+
+class EvalResult(NamedTuple):
+    """One evaluation.  ``test_error`` is the 108-epoch mean over the 3 runs whatever the budget.
+
+    A named tuple: immutable and cheap to make (one per simulated evaluation).
+    """
 
     validation_error: float
     test_error: float
@@ -63,10 +68,17 @@ class Objective:
         self._val = {e: nasbench.metric("final_validation_accuracy", e) for e in self.budgets}
         self._time = {e: nasbench.metric("final_training_time", e) for e in self.budgets}
         self._time_sum = {e: t.astype(np.float64).sum(axis=1) for e, t in self._time.items()}
+        # flat views of the (cells, budgets, 3) arrays for the per-evaluation path: one scalar
+        # read at ((row * budgets) + budget index) * 3 + repeat
+        self._val_flat = nasbench.runs("final_validation_accuracy").reshape(-1)
+        self._time_flat = nasbench.runs("final_training_time").reshape(-1)
+        self._stride = 3 * len(self.budgets)
+        self._invalid = {e: EvalResult(1.0, 1.0, 0.0, e, True) for e in self.budgets}
+        self._draw_rng: np.random.Generator | None = None
+        self._draws: list[int] = []
         test = nasbench.metric("final_test_accuracy", 108).astype(np.float64)
         self._test_error = 1 - (test[:, 0] + test[:, 1] + test[:, 2]) / 3
         self._hashes = nasbench.array("hashes")
-        self._rows: dict[tuple, int] = {}
         self._index = RawCellIndex(nasbench.array("graph_offset"), nasbench.array("graph_id"),
                                    nasbench.array("cell_of"))
         self.y_star_valid = 1 - nasbench.best_mean_validation_accuracy
@@ -85,22 +97,17 @@ class Objective:
         return cs
 
     def row(self, config: Mapping[str, Any]) -> int:
-        """Store row of a configuration's cell, -1 if it is invalid (cached per configuration)."""
-        names = self.encoding.hyperparameters
-        try:
-            key = tuple([config[n] for n in names]) if len(config) == len(names) else None
-            row = self._rows.get(key)
-        except (KeyError, TypeError):  # unhashable or missing values: checked below
-            key = row = None
-        if row is None:
-            self.encoding.check(config)
-            mask = self.encoding.raw_mask(config)
-            row = -1
-            if not self.encoding.raw_invalid(mask):
-                row = self._index.row(mask, [_LABEL[config[n]] for n in OP_NAMES])
-            if key is not None and len(self._rows) < 2_000_000:
-                self._rows[key] = row
-        return row
+        """Store row of a configuration's cell, -1 if it is invalid."""
+        encoding = self.encoding
+        fast = encoding.fast_raw(config)
+        if fast is None:
+            encoding.check(config)  # raises ConfigError naming the hyperparameter
+            mask, ops = encoding.raw_mask(config), [config[n] for n in OP_NAMES]
+        else:
+            mask, ops = fast
+        if encoding.raw_invalid(mask):
+            return -1
+        return self._index.row(mask, list(map(_LABEL.__getitem__, ops)))
 
     def evaluate(self, config: Mapping[str, Any], budget: int | None = None,
                  rng: np.random.Generator | None = None) -> EvalResult:
@@ -111,23 +118,33 @@ class Objective:
                              f"{self.budgets}")
         row = self.row(config)
         if row < 0:
-            return EvalResult(1.0, 1.0, 0.0, budget, True)
+            return self._invalid[budget]
         return self.evaluate_row(row, budget, rng)
 
+    def _draw_repeat(self, rng: np.random.Generator) -> int:
+        """A uniform repeat index from ``rng``, drawn ``_DRAW_BATCH`` at a time (a Generator
+        call costs more than the rest of an evaluation); a different Generator starts afresh."""
+        if rng is not self._draw_rng or not self._draws:
+            self._draw_rng = rng
+            self._draws = rng.integers(3, size=_DRAW_BATCH).tolist()[::-1]
+        return self._draws.pop()
+
     def evaluate_row(self, row: int, budget: int, rng: np.random.Generator | None) -> EvalResult:
-        val, time = self._val[budget][row], self._time[budget][row]
         if self.repeat == "sample":
             if rng is None:
                 raise ValueError("the 'sample' repeat policy needs rng, a numpy Generator")
-            r = int(rng.integers(3))
-            v, t = float(val[r]), float(time[r])
+            r = self._draw_repeat(rng)
+            k = self._stride * row + 3 * self._b[budget] + r
+            v, t = float(self._val_flat[k]), float(self._time_flat[k])
         elif self.repeat == "mean":
+            val, time = self._val[budget][row], self._time[budget][row]
             r = None
             v = float(val.astype(np.float64).sum() / 3)
             t = float(time.astype(np.float64).sum() / 3)
         else:
             r = int(self.repeat)
-            v, t = float(val[r]), float(time[r])
+            k = self._stride * row + 3 * self._b[budget] + r
+            v, t = float(self._val_flat[k]), float(self._time_flat[k])
         if self.cost_policy == "sum":
             t = float(self._time_sum[budget][row])
         return EvalResult(1.0 - v, float(self._test_error[row]), t, budget, False,
