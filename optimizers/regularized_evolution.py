@@ -8,9 +8,13 @@ paper's behaviour) unless ``resample_invalid`` drops them.
 from __future__ import annotations
 
 from collections import deque
+from operator import itemgetter
 
 from .base import Optimizer, Param, Result, Trial
 from .space import SpaceSampler
+
+
+_fitness = itemgetter(1)
 
 
 class RegularizedEvolution(Optimizer):
@@ -37,7 +41,7 @@ class RegularizedEvolution(Optimizer):
             return self.new_trial(self.sampler.sample(self.rng))
         members = self.population
         picks = self.rng.integers(len(members), size=self.hp["sample_size"]).tolist()
-        parent = min((members[i] for i in picks), key=lambda m: m[1])  # lowest error wins
+        parent = min(map(members.__getitem__, picks), key=_fitness)  # lowest error, first wins
         return self.new_trial(self.sampler.mutate(parent[0], self.rng))
 
     def tell(self, trial: Trial, result: Result) -> None:

@@ -13,6 +13,12 @@ from .base import Optimizer, Param, Result, Trial
 from .space import SpaceSampler
 
 
+#: Uniform rows drawn from the Generator at a time (one row per ask), and rows mapped to
+#: choices at a time (a valid result changes the logits, on average every ~7 asks in A).
+_BLOCK = 64
+_CHOOSE = 8
+
+
 class Reinforce(Optimizer):
     name = "reinforce"
     requires_categorical = True
@@ -32,6 +38,8 @@ class Reinforce(Optimizer):
         self._ema = 0.0
         self._steps = 0
         self._probs, self._cumulative = self._distribution()
+        self._uniforms = np.empty((0, len(sizes)))   # drawn, not yet used
+        self._picks: list[list[int]] = []             # their choices under the current logits
 
     def _distribution(self) -> tuple[np.ndarray, np.ndarray]:
         """Softmax of every row and its cumulative sum (recomputed when the logits change)."""
@@ -40,10 +48,23 @@ class Reinforce(Optimizer):
         return probs, np.cumsum(probs, axis=1)
 
     def ask(self) -> Trial:
-        u = self.rng.random(len(self.names))
-        picks = np.minimum((self._cumulative <= u[:, None]).sum(axis=1), self._last).tolist()
+        if not self._picks:
+            self._choose()
+        self._uniforms = self._uniforms[1:]
+        picks = self._picks.pop()
         config = {name: choices[k] for name, choices, k in zip(self.names, self.choices, picks)}
         return self.new_trial(config, picks=picks)
+
+    def _choose(self) -> None:
+        """Choices for the next drawn uniforms (``_BLOCK`` more when none are left), vectorised.
+
+        Each ask consumes one row of uniforms in draw order; a change of the logits re-derives
+        the choices of the rows not yet used, so the samples do not depend on the block size.
+        """
+        if not len(self._uniforms):
+            self._uniforms = self.rng.random((_BLOCK, len(self.names)))
+        below = self._cumulative[None, :, :] <= self._uniforms[:_CHOOSE, :, None]
+        self._picks = np.minimum(below.sum(axis=2), self._last).tolist()[::-1]
 
     def tell(self, trial: Trial, result: Result) -> None:
         if result.invalid:
@@ -58,3 +79,4 @@ class Reinforce(Optimizer):
         self._ema = m * self._ema + (1 - m) * reward
         self._steps += 1
         self._probs, self._cumulative = self._distribution()
+        self._picks = []  # the unused uniforms are re-mapped under the new logits

@@ -62,8 +62,13 @@ class SpaceSampler:
         name = self.names[i]
         child = dict(config)
         if kind == "choice":
-            others = [c for c in spec if c != config[name]]
-            child[name] = others[int(rng.integers(len(others)))]
+            current = config[name]
+            if current in spec:  # others[j] without building the list of others
+                j = int(rng.integers(len(spec) - 1))
+                child[name] = spec[j + (j >= spec.index(current))]
+            else:
+                others = [c for c in spec if c != current]
+                child[name] = others[int(rng.integers(len(others)))]
         elif kind == "int":
             others = [v for v in range(spec[0], spec[1] + 1) if v != config[name]]
             child[name] = others[int(rng.integers(len(others)))]

@@ -5,7 +5,7 @@ import numpy as np
 
 from benchmark import ModelSpec
 
-from .conftest import INCEPTION_MATRIX, INCEPTION_OPS
+from .conftest import INCEPTION_MATRIX, INCEPTION_OPS, NB101, needs_shared
 
 
 def test_synthetic_table_shape_and_label(synthetic):
@@ -41,3 +41,24 @@ def test_synthetic_is_deterministic():
     a = generate(0)[1]["final_validation_accuracy"][:1000]
     b = generate(0)[1]["final_validation_accuracy"][:1000]
     assert np.array_equal(a, b)
+
+
+@needs_shared
+def test_low_budgets_rank_cells_like_the_real_table(synthetic):
+    """Spearman of one run at 4/12/36 epochs with one at 108, on the cells of the real sample:
+    multi-fidelity optimizers see the same signal in low budgets as on the real table."""
+    import gzip
+    import json
+
+    from scipy.stats import spearmanr
+
+    with gzip.open(NB101 / "sample_30k.json.gz", "rt") as fh:
+        sample = json.load(fh)
+    rows = synthetic.rows_of_hashes([s["hash"] for s in sample])
+    real = {b: np.array([s["validation_accuracy_one_run"][str(b)] for s in sample])
+            for b in (4, 12, 36, 108)}
+    for b in (4, 12, 36):
+        ours = spearmanr(synthetic.metric("final_validation_accuracy", b)[rows, 0],
+                         synthetic.metric("final_validation_accuracy", 108)[rows, 0])[0]
+        theirs = spearmanr(real[b], real[108])[0]
+        assert abs(ours - theirs) < 0.05, (b, ours, theirs)
