@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,18 @@ class RunKey:
 
 
 def encode_run(arrays: dict[str, np.ndarray], facts: dict[str, Any]) -> bytes:
-    """Bytes of a run file (a compressed npz; zip entries carry a fixed date)."""
+    """Bytes of a run file: an npz (``np.load`` reads it) deflated at level 1, which is
+    ~4x faster than ``np.savez_compressed``'s level for ~10 % more bytes; entries carry a
+    fixed date, so the same run gives the same bytes."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, facts=np.frombuffer(json.dumps(facts, sort_keys=True).encode(),
-                                                 dtype=np.uint8), **arrays)
+    members = {"facts": np.frombuffer(json.dumps(facts, sort_keys=True).encode(), np.uint8),
+               **arrays}
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, array in members.items():
+            npy = io.BytesIO()
+            np.lib.format.write_array(npy, np.asarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            zf.writestr(info, npy.getvalue(), zipfile.ZIP_DEFLATED, compresslevel=1)
     return buf.getvalue()
 
 

@@ -9,8 +9,6 @@ the output concatenates its inputs and adds the projected cell input.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from benchmark.space.constants import CONV1X1, CONV3X3, MAXPOOL3X3
@@ -119,8 +117,3 @@ def build_network(spec: ModelSpec, config: TrainConfig, rng: np.random.Generator
 def trainable_parameter_count(model) -> int:
     """Trainable parameters of a built model (what the dataset's ``trainable_parameters`` holds)."""
     return int(sum(np.prod(v.shape) for v in model.trainable_weights))
-
-
-def spec_from(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> ModelSpec:
-    """A validated ModelSpec (raises ValueError naming the problem)."""
-    return ModelSpec(matrix, list(ops))

@@ -98,8 +98,8 @@ def train(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig | Non
     if epochs <= 0:
         raise ValueError(f"epochs must be positive, got {epochs}")
     data = data.subset(config.train_images, config.eval_images)
-    init_seq, data_seq = np.random.SeedSequence(seed).spawn(2) if not isinstance(
-        seed, np.random.SeedSequence) else seed.spawn(2)
+    sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    init_seq, data_seq = sequence.spawn(2)
     init_rng, data_rng = np.random.default_rng(init_seq), np.random.default_rng(data_seq)
     for attempt in range(1, config.max_attempts + 1):
         result = _attempt(spec, epochs, data, config, init_rng, data_rng, progress)
@@ -125,7 +125,7 @@ def _attempt(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=config.xla, steps_per_execution=config.steps_per_execution)
     batches = prefetch(training_batches(data.train, config.batch_size, data_rng))
-    bar = _ProgressBar(total_steps, f"{spec.hash()[:8]} {epochs} ep", progress)
+    bar = _progress_bar(total_steps, f"{spec.hash()[:8]} {epochs} ep", progress)
     stepper = _Stepper(model, batches, config.steps_per_execution,
                        [bar, keras.callbacks.TerminateOnNaN()])
     evaluations = []
@@ -194,27 +194,25 @@ class _Stepper:
         model.train_function = self.functions.get(per)  # None: the next fit compiles it
 
 
-class _ProgressBar:
-    """A tqdm bar over training steps, fed by a Keras callback."""
+def _progress_bar(total: int, desc: str, enabled: bool):
+    """A Keras callback that drives a tqdm bar over training steps (``close()`` when done)."""
+    from tqdm import tqdm
 
-    def __new__(cls, total: int, desc: str, enabled: bool):
-        keras = _keras()
-        from tqdm import tqdm
+    class ProgressBar(_keras().callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.tqdm = tqdm(total=total, desc=desc, unit="step", disable=not enabled,
+                             leave=False)
+            self.base = 0
 
-        class Bar(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.tqdm = tqdm(total=total, desc=desc, unit="step", disable=not enabled,
-                                 leave=False)
+        def on_train_begin(self, logs=None):
+            self.base = self.tqdm.n
 
-            def on_train_begin(self, logs=None):
-                self.base = self.tqdm.n
+        def on_train_batch_end(self, batch, logs=None):
+            # ``batch`` is the last step of the chunk that ended (steps_per_execution)
+            self.tqdm.update(self.base + batch + 1 - self.tqdm.n)
 
-            def on_train_batch_end(self, batch, logs=None):
-                # ``batch`` is the last step of the chunk that ended (steps_per_execution)
-                self.tqdm.update(self.base + batch + 1 - self.tqdm.n)
+        def close(self):
+            self.tqdm.close()
 
-            def close(self):
-                self.tqdm.close()
-
-        return Bar()
+    return ProgressBar()
