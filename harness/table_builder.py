@@ -114,7 +114,7 @@ class TableBuild:
     def plan(self) -> dict[str, Any]:
         return {"cells": [{"matrix": c.matrix.tolist(), "ops": list(c.ops)} for c in self.cells],
                 "epochs": self.epochs, "repeats": self.repeats, "seed": self.seed,
-                "config": dataclasses.asdict(self.config)}
+                "data": self.data, "config": dataclasses.asdict(self.config)}
 
     def tasks(self) -> list[Task]:
         return [Task(i, spec.hash(), e, r) for i, spec in enumerate(self.cells)
@@ -130,7 +130,8 @@ class TableBuild:
         if path.exists() and path.read_text() != plan:
             if not force:
                 raise ValueError(f"{self.out}: holds a build with a different plan (cells, "
-                                 "epochs, repeats, seed or config); use --force to replace it")
+                                 "epochs, repeats, seed, data or config); use --force to "
+                                 "replace it")
             shutil.rmtree(self.out / RECORDS, ignore_errors=True)
             for name in (TABLE, STORE):
                 target = self.out / name
