@@ -46,16 +46,30 @@ def start_ray(address: str | None, cpus: int | None, output: Path) -> None:
              logging_level=logging.WARNING, configure_logging=False, runtime_env=runtime_env)
 
 
+def execute_and_write(bench, budget, run: RunSpec, output: str) -> dict[str, Any]:
+    """execute_run, then write the run file (atomically) here in the worker: on a local Ray
+    the workers share the output folder, and the run's bytes need not travel to the driver."""
+    from .results import write_run
+
+    outcome = execute_run(bench, budget, run)
+    if outcome["status"] == "ok":
+        write_run(Path(output), run.key, outcome.pop("data"))
+    return outcome
+
+
 def run_on_ray(experiment: Experiment, todo: list[RunSpec], output: Path,
                finished: Callable[[RunSpec, dict[str, Any]], None]) -> None:
     # before importing ray: it sets Ray's environment
     start_ray(experiment.execution.address, experiment.execution.cpus, output)
     import ray
 
-    remote = ray.remote(num_cpus=1, max_retries=experiment.execution.max_retries)(execute_run)
+    local = not experiment.execution.address
+    task = execute_and_write if local else execute_run
+    remote = ray.remote(num_cpus=1, max_retries=experiment.execution.max_retries)(task)
     bench = ray.put(experiment.benchmark)
     budget = ray.put(experiment.budget)
-    pending = {remote.remote(bench, budget, run): run for run in todo}
+    extra = (str(output.resolve()),) if local else ()
+    pending = {remote.remote(bench, budget, run, *extra): run for run in todo}
     try:
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)

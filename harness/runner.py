@@ -174,7 +174,8 @@ def run_experiment(experiment: Experiment, source: Path, output: Path | None = N
     def finished(run: RunSpec, outcome: dict[str, Any]) -> None:
         walls[f"{run.label}/{run.seed}"] = round(outcome["wall"], 4)
         if outcome["status"] == "ok":
-            write_run(output, run.key, outcome["data"])
+            if "data" in outcome:  # else a local Ray worker has written it
+                write_run(output, run.key, outcome["data"])
         else:
             atomic_write_text(run.key.failed_path(output), outcome["traceback"])
             last = outcome["traceback"].strip().splitlines()[-1]
