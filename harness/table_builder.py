@@ -52,6 +52,15 @@ class Task:
         return f"{self.module_hash}-{self.epochs}-{self.repeat}"
 
 
+def record(result: Any, stored: ModelSpec) -> bytes:
+    """The official record payload of a ``trainer.train.TrainResult`` of the cell whose stored
+    form (:func:`benchmark.space.representative`) is ``stored``."""
+    run = Run(result.module_hash, result.epochs, adjacency_string(stored.matrix.tolist()),
+              ",".join(stored.ops), int(result.trainable_parameters), result.run_values(),
+              float(result.total_time))
+    return encode(run)
+
+
 def read_cells(path: str | Path) -> list[ModelSpec]:
     """Cells from a JSON (or ``.json.gz``) list of objects with ``matrix`` and ``ops``."""
     path = Path(path)
@@ -150,11 +159,7 @@ class TableBuild:
 
     def save(self, task: Task, result: Any) -> None:
         """Write the task's record (atomically) from a ``trainer.train.TrainResult``."""
-        spec = self.cells[task.cell]
-        run = Run(task.module_hash, task.epochs, adjacency_string(spec.matrix.tolist()),
-                  ",".join(spec.ops), int(result.trainable_parameters), result.run_values(),
-                  float(result.total_time))
-        atomic_write_bytes(self.record_path(task), encode(run))
+        atomic_write_bytes(self.record_path(task), record(result, self.cells[task.cell]))
 
     def finish(self, progress: bool = True) -> Path:
         """Frame all records into ``table.tfrecord``; convert to a store when repeats == 3."""
@@ -175,10 +180,7 @@ class TableBuild:
 def run_build(build: TableBuild, todo: list[Task], train_one: Callable[[Task], Any],
               progress: bool = True) -> None:
     """Train ``todo`` in this process with ``train_one`` and save each record as it finishes."""
-    from tqdm import tqdm
-
-    with tqdm(total=len(build.tasks()), initial=len(build.tasks()) - len(todo), unit="run",
-              desc="build-table", disable=not progress) as bar:
+    with _progress_bar(build, todo, progress) as bar:
         for task in todo:
             build.save(task, train_one(task))
             bar.update(1)
@@ -187,8 +189,6 @@ def run_build(build: TableBuild, todo: list[Task], train_one: Callable[[Task], A
 def run_build_on_ray(build: TableBuild, todo: list[Task], address: str | None,
                      progress: bool = True) -> None:
     """Train ``todo`` on Ray trainer actors (one per GPU, else one) and save each record."""
-    from tqdm import tqdm
-
     from .ray_backend import start_ray
 
     start_ray(None if address in (None, "local") else address, None, build.out)
@@ -201,8 +201,7 @@ def run_build_on_ray(build: TableBuild, todo: list[Task], address: str | None,
     log.info("build-table: %d task(s) on %d Ray trainer actor(s)", len(todo), len(actors))
     pool = ray.util.ActorPool(actors)
     try:
-        with tqdm(total=len(build.tasks()), initial=len(build.tasks()) - len(todo), unit="run",
-                  desc="build-table", disable=not progress) as bar:
+        with _progress_bar(build, todo, progress) as bar:
             for task, result in pool.map_unordered(
                     lambda a, t: a.train.remote(t, build.cells[t.cell].matrix.tolist(),
                                                 list(build.cells[t.cell].ops), build.seed_of(t)),
@@ -211,6 +210,14 @@ def run_build_on_ray(build: TableBuild, todo: list[Task], address: str | None,
                 bar.update(1)
     finally:
         ray.shutdown()
+
+
+def _progress_bar(build: TableBuild, todo: list[Task], progress: bool):
+    from tqdm import tqdm
+
+    total = len(build.tasks())
+    return tqdm(total=total, initial=total - len(todo), unit="run", desc="build-table",
+                disable=not progress)
 
 
 class _TrainerActor:

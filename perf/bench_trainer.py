@@ -29,16 +29,11 @@ def throughput(config, steps: int, warmup: int) -> float:
     from trainer.augment import prefetch, training_batches
     from trainer.backend import keras
     from trainer.cifar import Split
-    from trainer.optimizer import make_optimizer
-    from trainer.train import build
+    from trainer.train import compiled
 
-    k = keras()
-    k.backend.clear_session()
+    keras().backend.clear_session()
     rng = np.random.default_rng(0)
-    model = build(ModelSpec(*INCEPTION), config, rng)
-    model.compile(optimizer=make_optimizer(config, warmup + steps),
-                  loss=k.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  jit_compile=config.xla, steps_per_execution=config.steps_per_execution)
+    model = compiled(ModelSpec(*INCEPTION), config, rng, warmup + steps)
     split = Split(rng.integers(0, 256, (4096, 32, 32, 3), dtype=np.uint8),
                   rng.integers(0, 10, 4096).astype(np.int32))
     batches = prefetch(training_batches(split, config.batch_size, rng))

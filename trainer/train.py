@@ -76,17 +76,32 @@ def build(spec: ModelSpec, config: TrainConfig, rng: np.random.Generator):
     return model
 
 
-def accuracy(model, split: Split, batch_size: int) -> float:
-    """Accuracy on the first ``len(split) // batch_size`` full batches."""
+def compiled(spec: ModelSpec, config: TrainConfig, rng: np.random.Generator, total_steps: int):
+    """A fresh network, compiled with the run's optimizer for ``total_steps`` steps."""
+    keras = _keras()
+    model = build(spec, config, rng)
+    model.compile(optimizer=make_optimizer(config, total_steps),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=config.xla, steps_per_execution=config.steps_per_execution)
+    return model
+
+
+def evaluation_set(split: Split, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``len(split) // batch_size`` full batches, normalised, and their labels."""
     n = len(split) // batch_size * batch_size
     if n == 0:
         raise ValueError(f"{len(split)} evaluation images are fewer than one batch ({batch_size})")
+    return normalise(split.images[:n]), split.labels[:n]
+
+
+def accuracy(model, images: np.ndarray, labels: np.ndarray, batch_size: int) -> float:
+    """Accuracy on an :func:`evaluation_set`."""
     chunk, model.steps_per_execution = model.steps_per_execution, 1  # see _Stepper
     try:
-        logits = model.predict(normalise(split.images[:n]), batch_size=batch_size, verbose=0)
+        logits = model.predict(images, batch_size=batch_size, verbose=0)
     finally:
         model.steps_per_execution = chunk
-    return float(np.mean(np.argmax(logits, axis=1) == split.labels[:n]))
+    return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
 def train(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig | None = None,
@@ -101,8 +116,11 @@ def train(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig | Non
     sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     init_seq, data_seq = sequence.spawn(2)
     init_rng, data_rng = np.random.default_rng(init_seq), np.random.default_rng(data_seq)
+    # train (batch 1), validation, test: normalised once for every evaluation and attempt
+    evals = [evaluation_set(split, config.batch_size)
+             for split in (data.train_eval, data.valid, data.test)]
     for attempt in range(1, config.max_attempts + 1):
-        result = _attempt(spec, epochs, data, config, init_rng, data_rng, progress)
+        result = _attempt(spec, epochs, data.train, evals, config, init_rng, data_rng, progress)
         if result is not None:
             return TrainResult(**{**result.__dict__, "attempts": attempt})
         log.warning("%s at %d epochs: NaN loss on attempt %d of %d", spec.hash(), epochs,
@@ -111,20 +129,16 @@ def train(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig | Non
                            f"{config.max_attempts} attempts")
 
 
-def _attempt(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig,
+def _attempt(spec: ModelSpec, epochs: int, train_split: Split, evals: list, config: TrainConfig,
              init_rng: np.random.Generator, data_rng: np.random.Generator,
              progress: bool) -> TrainResult | None:
     keras = _keras()
     keras.backend.clear_session()
     start = time.perf_counter()
-    model = build(spec, config, init_rng)
-    n_train = len(data.train)
-    boundaries = [config.steps(f * epochs, n_train) for f in config.evaluations]
+    boundaries = [config.steps(f * epochs, len(train_split)) for f in config.evaluations]
     total_steps = boundaries[-1]
-    model.compile(optimizer=make_optimizer(config, total_steps),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  jit_compile=config.xla, steps_per_execution=config.steps_per_execution)
-    batches = prefetch(training_batches(data.train, config.batch_size, data_rng))
+    model = compiled(spec, config, init_rng, total_steps)
+    batches = prefetch(training_batches(train_split, config.batch_size, data_rng))
     bar = _progress_bar(total_steps, f"{spec.hash()[:8]} {epochs} ep", progress)
     stepper = _Stepper(model, batches, config.steps_per_execution,
                        [bar, keras.callbacks.TerminateOnNaN()])
@@ -143,11 +157,12 @@ def _attempt(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig,
                 if int(model.optimizer.iterations) != done:  # a Keras change would be silent
                     raise AssertionError(f"optimizer ran {int(model.optimizer.iterations)} "
                                          f"steps, expected {done}")
+            train_acc, valid_acc, test_acc = (accuracy(model, x, y, config.batch_size)
+                                              for x, y in evals)
             evaluations.append(Evaluation(
                 epoch=float(epoch), training_time=trained if epoch else 0.0,
-                train_accuracy=accuracy(model, data.train_eval, config.batch_size),
-                validation_accuracy=accuracy(model, data.valid, config.batch_size),
-                test_accuracy=accuracy(model, data.test, config.batch_size), steps=done))
+                train_accuracy=train_acc, validation_accuracy=valid_acc, test_accuracy=test_acc,
+                steps=done))
     finally:
         bar.close()
         batches.close()

@@ -130,19 +130,18 @@ class Objective:
         return self._draws.pop()
 
     def evaluate_row(self, row: int, budget: int, rng: np.random.Generator | None) -> EvalResult:
-        if self.repeat == "sample":
-            if rng is None:
-                raise ValueError("the 'sample' repeat policy needs rng, a numpy Generator")
-            r = self._draw_repeat(rng)
-            k = self._stride * row + 3 * self._b[budget] + r
-            v, t = float(self._val_flat[k]), float(self._time_flat[k])
-        elif self.repeat == "mean":
+        if self.repeat == "mean":
             val, time = self._val[budget][row], self._time[budget][row]
             r = None
             v = float(val.astype(np.float64).sum() / 3)
             t = float(time.astype(np.float64).sum() / 3)
         else:
-            r = int(self.repeat)
+            if self.repeat != "sample":
+                r = int(self.repeat)
+            elif rng is None:
+                raise ValueError("the 'sample' repeat policy needs rng, a numpy Generator")
+            else:
+                r = self._draw_repeat(rng)
             k = self._stride * row + 3 * self._b[budget] + r
             v, t = float(self._val_flat[k]), float(self._time_flat[k])
         if self.cost_policy == "sum":

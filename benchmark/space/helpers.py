@@ -10,7 +10,6 @@ from .enumeration import enumerate_cells
 from .spec import ModelSpec
 
 
-
 def is_isomorphic(a: ModelSpec, b: ModelSpec) -> bool:
     """Whether two specs are the same cell after pruning (exact: tries every vertex order)."""
     if not (a.valid_spec and b.valid_spec) or a.num_vertices != b.num_vertices:

@@ -122,15 +122,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                "evaluations": [{k: round(v, 6) if isinstance(v, float) else v
                                 for k, v in e.__dict__.items()} for e in result.evaluations]}
     if args.record:
-        from benchmark.data.records import Run, adjacency_string, encode
         from benchmark.data.tfrecord import write_records
         from benchmark.space import representative
 
-        stored = representative(spec)
-        run = Run(result.module_hash, result.epochs, adjacency_string(stored.matrix.tolist()),
-                  ",".join(stored.ops), result.trainable_parameters, result.run_values(),
-                  result.total_time)
-        write_records(args.record, [encode(run)])
+        from ..table_builder import record
+
+        write_records(args.record, [record(result, representative(spec))])
         summary["record"] = str(args.record)
     print(json.dumps(summary, indent=2))
     return 0
