@@ -2,6 +2,7 @@
 the output folder) or an existing cluster (``address: auto`` or ``ray://...``)."""
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import tempfile
@@ -69,9 +70,17 @@ def run_on_ray(experiment: Experiment, todo: list[RunSpec], output: Path,
     bench = ray.put(experiment.benchmark)
     budget = ray.put(experiment.budget)
     extra = (str(output.resolve()),) if local else ()
-    pending = {remote.remote(bench, budget, run, *extra): run for run in todo}
+    # A window of a few tasks per CPU in flight, not every run at once: the driver's waits
+    # stay short (waiting on thousands of references costs it ~ms each time).
+    window = 4 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+    queue = iter(todo)
+    pending: dict[Any, RunSpec] = {}
     try:
-        while pending:
+        while True:
+            for run in itertools.islice(queue, window - len(pending)):
+                pending[remote.remote(bench, budget, run, *extra)] = run
+            if not pending:
+                break
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 run = pending.pop(ref)

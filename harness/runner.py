@@ -9,6 +9,7 @@ traceback) while the others finish.
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -74,6 +75,9 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
     objective = objective_for(bench)
     opt_seq, bench_seq = np.random.SeedSequence(run.seed).spawn(2)
     optimizer = None
+    # Objects alive before the run (the table's look-ups, imported modules: many in a Ray
+    # worker) are left out of the cyclic garbage collector's scans while the run allocates.
+    gc.freeze()
     try:
         cls = get_optimizer(run.optimizer)
         optimizer = cls(objective.config_space(seed=run.seed), objective.budgets
@@ -88,6 +92,7 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
         return {"status": "failed", "traceback": traceback.format_exc(),
                 "wall": time.perf_counter() - started}
     finally:
+        gc.unfreeze()
         if optimizer is not None:
             optimizer.close()
     facts = {"label": run.label, "optimizer": run.optimizer, "params": run.params,

@@ -138,6 +138,7 @@ def _simulate_one_worker(objective: Objective, optimizer: Optimizer, time_budget
     evaluate, ask, tell = objective.evaluate, optimizer.ask, optimizer.tell
     perf_counter = time.perf_counter
     limit = float("inf") if max_evaluations is None else max_evaluations
+    told_invalid: dict[int, Result] = {}   # budget -> the (immutable) Result of an invalid cell
     clock = 0.0
     count = free_streak = 0
     while clock < time_budget and count < limit:
@@ -146,24 +147,32 @@ def _simulate_one_worker(objective: Objective, optimizer: Optimizer, time_budget
         if trial is None:
             raise SimulationError(f"{optimizer.name}: ask() returned None with no trial "
                                   "pending; it can never continue")
-        result = evaluate(trial.config, trial.budget, bench_rng)
-        start = clock + (perf_counter() - t0 if charge_optimizer_time else 0.0)
+        budget = trial.budget
+        result = evaluate(trial.config, budget, bench_rng)
+        start = clock + (perf_counter() - t0) if charge_optimizer_time else clock
         count += 1
         cost = result.cost
         end = start + cost
         if end > time_budget:
             break
         clock = end
-        invalid = result.invalid
-        tell(trial, Result(result.validation_error, cost, invalid, trial.budget))
-        if record_invalid or not invalid:
-            record((trial.id, 0, trial.budget, result.hash or "", start, end,
-                    result.validation_error, result.test_error, cost, invalid))
-        if cost == 0:
+        if result.invalid:  # the objective's invalid result is the same for every cell
+            told = told_invalid.get(budget)
+            if told is None:
+                told = told_invalid[budget] = Result(result.validation_error, cost, True, budget)
+            tell(trial, told)
+            if record_invalid:
+                record((trial.id, 0, budget, "", start, end, result.validation_error,
+                        result.test_error, cost, True))
+        else:
+            tell(trial, Result(result.validation_error, cost, False, budget))
+            record((trial.id, 0, budget, result.hash, start, end, result.validation_error,
+                    result.test_error, cost, False))
+        if cost:
+            free_streak = 0
+        else:
             free_streak += 1
             if free_streak > MAX_FREE_EVALUATIONS:
                 raise SimulationError(f"{optimizer.name}: {MAX_FREE_EVALUATIONS} zero-cost "
                                       "evaluations in a row; the simulated clock cannot advance")
-        else:
-            free_streak = 0
     return events

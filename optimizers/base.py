@@ -9,27 +9,32 @@ delivers a finished evaluation.  ``ask`` may be called again before earlier tria
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple
 
 import ConfigSpace as CS
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Trial:
-    """A configuration to evaluate at a budget; ``info`` is the optimizer's own bookkeeping."""
+_NO_INFO: Mapping[str, Any] = MappingProxyType({})
+
+
+class Trial(NamedTuple):
+    """A configuration to evaluate at a budget; ``info`` is the optimizer's own bookkeeping.
+
+    Immutable, and a named tuple rather than a frozen dataclass: one is made per simulated
+    evaluation, and a tuple is built ~3x faster."""
 
     id: int
     config: dict[str, Any]
     budget: int
-    info: dict[str, Any] = field(default_factory=dict, compare=False)
+    info: Mapping[str, Any] = _NO_INFO
 
 
-@dataclass(frozen=True)
-class Result:
-    """What the optimizer learns from an evaluation."""
+class Result(NamedTuple):
+    """What the optimizer learns from an evaluation (immutable; one per evaluation)."""
 
     validation_error: float
     cost: float
@@ -111,7 +116,7 @@ class Optimizer(abc.ABC):
         return self.budgets[-1]
 
     def new_trial(self, config: dict[str, Any], budget: int | None = None, **info: Any) -> Trial:
-        trial = Trial(self._next_id, config, self.max_budget if budget is None else budget, info)
+        trial = Trial(self._next_id, config, self.budgets[-1] if budget is None else budget, info)
         self._next_id += 1
         return trial
 

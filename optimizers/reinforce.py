@@ -7,6 +7,8 @@ first step has advantage 0.  Invalid samples cost nothing and are rejected: no u
 """
 from __future__ import annotations
 
+from operator import getitem
+
 import numpy as np
 
 from .base import Optimizer, Param, Result, Trial
@@ -31,29 +33,38 @@ class Reinforce(Optimizer):
         self.names = sampler.names
         self.choices = [spec for _, spec in sampler.kinds]
         sizes = np.array([len(c) for c in self.choices])
+        width = sizes.max()
         # one row of logits per hyperparameter, padded with -inf (probability 0) to the widest
-        self.logits = np.where(np.arange(sizes.max()) < sizes[:, None], 0.0, -np.inf)
-        self._last = sizes - 1
+        self.logits = np.where(np.arange(width) < sizes[:, None], 0.0, -np.inf)
+        # choice k is picked when the uniform is >= k thresholds: the cumulative probabilities
+        # of the choices before the last (inf from there on, so a pick is always in range)
+        self._cut = np.arange(width - 1) >= sizes[:, None] - 1
         self._rows = np.arange(len(sizes))
         self._ema = 0.0
         self._steps = 0
-        self._probs, self._cumulative = self._distribution()
-        self._uniforms = np.empty((0, len(sizes)))   # drawn, not yet used
-        self._picks: list[list[int]] = []             # their choices under the current logits
+        self._probs, self._thresholds = self._distribution()
+        self._uniforms = np.empty((0, len(sizes)))   # drawn; rows from _used on not yet used
+        self._used = 0
+        self._block = np.empty((0, len(sizes)), np.int64)  # choices of the next rows ...
+        self._picks: list[list[int]] = []                  # ... as lists, under these logits
+        self._next = 0
 
     def _distribution(self) -> tuple[np.ndarray, np.ndarray]:
-        """Softmax of every row and its cumulative sum (recomputed when the logits change)."""
+        """Softmax of every row and its thresholds (recomputed when the logits change)."""
         z = np.exp(self.logits - self.logits.max(axis=1, keepdims=True))
         probs = z / z.sum(axis=1, keepdims=True)
-        return probs, np.cumsum(probs, axis=1)
+        thresholds = np.cumsum(probs[:, :-1], axis=1)
+        thresholds[self._cut] = np.inf
+        return probs, thresholds
 
     def ask(self) -> Trial:
-        if not self._picks:
+        if self._next == len(self._picks):
             self._choose()
-        self._uniforms = self._uniforms[1:]
-        picks = self._picks.pop()
-        config = {name: choices[k] for name, choices, k in zip(self.names, self.choices, picks)}
-        return self.new_trial(config, picks=picks)
+        i = self._next
+        self._next += 1
+        self._used += 1
+        return self.new_trial(dict(zip(self.names, map(getitem, self.choices, self._picks[i]))),
+                              picks=self._block[i])
 
     def _choose(self) -> None:
         """Choices for the next drawn uniforms (``_BLOCK`` more when none are left), vectorised.
@@ -61,10 +72,13 @@ class Reinforce(Optimizer):
         Each ask consumes one row of uniforms in draw order; a change of the logits re-derives
         the choices of the rows not yet used, so the samples do not depend on the block size.
         """
-        if not len(self._uniforms):
+        if self._used == len(self._uniforms):
             self._uniforms = self.rng.random((_BLOCK, len(self.names)))
-        below = self._cumulative[None, :, :] <= self._uniforms[:_CHOOSE, :, None]
-        self._picks = np.minimum(below.sum(axis=2), self._last).tolist()[::-1]
+            self._used = 0
+        rows = self._uniforms[self._used:self._used + _CHOOSE]
+        self._block = (rows[:, :, None] >= self._thresholds).sum(axis=2)
+        self._picks = self._block.tolist()
+        self._next = 0
 
     def tell(self, trial: Trial, result: Result) -> None:
         if result.invalid:
@@ -78,5 +92,6 @@ class Reinforce(Optimizer):
         self.logits += self.hp["learning_rate"] * advantage * grad
         self._ema = m * self._ema + (1 - m) * reward
         self._steps += 1
-        self._probs, self._cumulative = self._distribution()
+        self._probs, self._thresholds = self._distribution()
         self._picks = []  # the unused uniforms are re-mapped under the new logits
+        self._next = 0

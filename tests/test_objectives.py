@@ -152,3 +152,28 @@ def test_missing_hyperparameter_and_bad_budget(synthetic):
         objective.evaluate(dict(objective.config_space(seed=0).sample_configuration()), 50)
     with pytest.raises(ValueError, match="unknown encoding"):
         Objective(synthetic, "D")
+
+
+def test_mask_arrays_are_cached_per_numbering(synthetic, tmp_path, monkeypatch, caplog):
+    """The per-mask look-up is computed once per graph numbering and then read back equal; an
+    unreadable cache file is ignored with a warning and replaced."""
+    import benchmark.space.enumeration as enumeration
+    from benchmark.objectives import lookup
+
+    monkeypatch.setattr(enumeration, "cache_path", lambda: tmp_path / "cells.npz")
+    offset, ids = synthetic.array("graph_offset"), synthetic.array("graph_id")
+    built = lookup.mask_arrays(offset, ids)
+    first = lookup.cached_mask_arrays(offset, ids, "numbering-a")
+    (cached,) = tmp_path.glob("raw-index-*.npz")
+    again = lookup.cached_mask_arrays(offset, ids, "numbering-a")
+    for name in ("graph", "keep", "weights"):
+        assert np.array_equal(built[name], first[name])
+        assert np.array_equal(built[name], again[name])
+    assert (built["graph"] >= 0).sum() > 0 and built["keep"].max() == 127
+    cached.write_bytes(b"not an npz")
+    with caplog.at_level("WARNING"):
+        mended = lookup.cached_mask_arrays(offset, ids, "numbering-a")
+    assert "ignoring unreadable look-up cache" in caplog.text
+    assert np.array_equal(mended["graph"], built["graph"])
+    lookup.cached_mask_arrays(offset, ids, "numbering-b")
+    assert len(list(tmp_path.glob("raw-index-*.npz"))) == 2

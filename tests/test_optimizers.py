@@ -117,6 +117,35 @@ def test_reinforce_learns_from_rewards(objective):
     assert all(np.array_equal(a, b) for a, b in zip(before, opt.logits))
 
 
+def test_reinforce_samples_as_the_one_row_per_ask_reference(objective):
+    """The vectorised sampler (uniforms drawn in blocks, mapped several rows at a time and
+    re-mapped after each update) asks exactly what a plain REINFORCE asks: one row of uniforms
+    per ask, inverse-CDF of the softmax, update lr * advantage * (onehot - softmax)."""
+    asked, _ = drive(objective, "reinforce", 3, 3000)
+    cs = objective.config_space(seed=3)
+    names = list(cs.keys())
+    choices = [list(cs[n].choices) for n in names]
+    logits = [np.zeros(len(c)) for c in choices]
+    rng = np.random.default_rng(3)
+    bench_rng = np.random.default_rng(1003)
+    ema, steps = 0.0, 0
+    for config, _ in asked:
+        u = rng.random(len(names))
+        probs = [np.exp(lg - lg.max()) / np.exp(lg - lg.max()).sum() for lg in logits]
+        picks = [min(int(np.searchsorted(np.cumsum(p), x, side="right")), len(p) - 1)
+                 for p, x in zip(probs, u)]
+        assert config == {n: c[k] for n, c, k in zip(names, choices, picks)}
+        r = objective.evaluate(config, 108, bench_rng)
+        if r.invalid:
+            continue
+        reward = 1 - r.validation_error
+        advantage = reward - (reward if steps == 0 else ema / (1 - 0.9 ** steps))
+        for lg, p, k in zip(logits, probs, picks):
+            lg += 0.1 * advantage * (np.eye(len(p))[k] - p)
+        ema, steps = 0.9 * ema + 0.1 * reward, steps + 1
+    assert steps > 300
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_incumbent_improves_on_first_evaluations(objective, name):
     steps = {"smac": 60, "bohb": 150, "tpe": 80}.get(name, 400)

@@ -54,6 +54,8 @@ class Encoding:
     hyperparameters: tuple[str, ...] = ()
     #: Values an edge hyperparameter takes, for :meth:`fast_raw` (None: no fast path).
     _edge_values: frozenset | None = None
+    #: More raw edges than this make a cell invalid before pruning (A and C, as the original).
+    max_raw_edges: int = MAX_EDGES
 
     def __init__(self) -> None:
         self._values = operator.itemgetter(*self.hyperparameters)
@@ -104,10 +106,6 @@ class Encoding:
 
     def to_spec(self, config: Mapping[str, Any]) -> ModelSpec:
         return ModelSpec(*self.raw_cell(config))
-
-    def raw_invalid(self, mask: int) -> bool:
-        """Invalid before pruning (A and C: more than 9 raw edges, as the original code)."""
-        return mask.bit_count() > MAX_EDGES
 
     def from_spec(self, spec: ModelSpec) -> dict[str, Any]:
         """A configuration whose cell is ``spec`` (up to isomorphism and pruning)."""
@@ -211,8 +209,7 @@ class NASCifar10B(Encoding):
             if not _is_int(v) or not 0 <= v < NUM_SLOTS:
                 raise ConfigError(f"B: edge_{i} = {v!r} is not an integer in 0..{NUM_SLOTS - 1}")
 
-    def raw_invalid(self, mask):
-        return False
+    max_raw_edges = NUM_SLOTS  # 9 edge choices never make more than 9 edges
 
     def _matrix(self, config):
         matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)

@@ -4,66 +4,112 @@ The encodings produce raw 7x7 cells that may hold vertices off every input-outpu
 all 2**21 raw edge masks (bit ``x + y(y-1)/2`` is edge (x, y), as ``gen_is_edge_fn``) we
 precompute, with numpy, which vertices survive pruning and the pruned graph's number in the
 store's look-up; then a configuration costs a mask, two array reads and a label code.
+Those per-mask arrays depend only on the space's graph numbering (the same in every store), so
+they are computed once per machine (~2 s) and then loaded from the cache beside the enumeration.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 import operator
+import os
+
+from collections.abc import Sequence
 
 import numpy as np
 
-from ..space.constants import MAX_EDGES, MAX_VERTICES, NUM_OP_CHOICES
+from ..space.constants import MAX_EDGES, MAX_VERTICES, NUM_OP_CHOICES, OP_LABELS
 from ..space.enumeration import upper_slots
 
 N = MAX_VERTICES
 SLOTS = upper_slots(N)                       # bit k -> (x, y)
 BIT_OF = {xy: k for k, xy in enumerate(SLOTS)}
+_LABEL = dict(OP_LABELS)                     # op name -> hash label
+log = logging.getLogger(__name__)
+_CACHE_VERSION = 1
+
+
+def mask_arrays(graph_offset: np.ndarray, graph_id: np.ndarray) -> dict[str, np.ndarray]:
+    """For every raw mask: the graph number after pruning (-1: invalid), the surviving-vertex
+    pattern, and per pattern the weights that turn interior op labels into a label code."""
+    masks = np.arange(1 << len(SLOTS), dtype=np.int64)
+    edge = {xy: (masks >> k) & 1 for k, xy in enumerate(SLOTS)}
+    fwd = [np.ones_like(masks)] + [None] * (N - 1)
+    for v in range(1, N):
+        fwd[v] = np.zeros_like(masks)
+        for u in range(v):
+            fwd[v] |= fwd[u] & edge[(u, v)]
+    bwd = [None] * (N - 1) + [np.ones_like(masks)]
+    for u in range(N - 2, -1, -1):
+        bwd[u] = np.zeros_like(masks)
+        for v in range(u + 1, N):
+            bwd[u] |= bwd[v] & edge[(u, v)]
+    keep = sum((fwd[v] & bwd[v]) << v for v in range(N))
+    graph = np.full(masks.size, -1, np.int32)
+    weights = np.zeros((1 << N, N - 2), np.int64)
+    for pattern in np.unique(keep):
+        if not (pattern & 1 and pattern >> (N - 1) & 1):
+            continue  # input does not reach output
+        kept = [v for v in range(N) if pattern >> v & 1]
+        n = len(kept)
+        rank = {v: i for i, v in enumerate(kept)}
+        sel = np.flatnonzero(keep == pattern)
+        pruned = np.zeros(sel.size, np.int64)
+        for (x, y), k in BIT_OF.items():
+            if x in rank and y in rank:
+                nx, ny = rank[x], rank[y]
+                pruned |= ((masks[sel] >> k) & 1) << (nx + ny * (ny - 1) // 2)
+        ok = np.array([bin(p).count("1") <= MAX_EDGES for p in pruned.tolist()])
+        ids = np.where(ok, graph_id[graph_offset[n] + np.where(ok, pruned, 0)], -1)
+        graph[sel] = ids
+        for i, v in enumerate(kept[1:-1]):
+            weights[pattern, v - 1] = NUM_OP_CHOICES ** (n - 3 - i)
+    return {"graph": graph, "keep": keep.astype(np.uint8), "weights": weights}
+
+
+def cached_mask_arrays(graph_offset: np.ndarray, graph_id: np.ndarray,
+                       key: str | None) -> dict[str, np.ndarray]:
+    """:func:`mask_arrays`, cached under ``key`` (the numbering's checksums; None: no cache)."""
+    if key is None:
+        return mask_arrays(graph_offset, graph_id)
+    from ..space.enumeration import cache_path
+
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    path = cache_path().parent / f"raw-index-v{_CACHE_VERSION}-{digest}.npz"
+    try:
+        with np.load(path) as data:
+            return {k: data[k] for k in ("graph", "keep", "weights")}
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring unreadable look-up cache %s: %s", path, exc)
+    arrays = mask_arrays(graph_offset, graph_id)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("cannot cache the look-up in %s: %s", path, exc)
+    return arrays
 
 
 class RawCellIndex:
     """Pruning and graph numbers for every raw 7-vertex mask, against one store's look-up."""
 
-    def __init__(self, graph_offset: np.ndarray, graph_id: np.ndarray, cell_of: np.ndarray):
+    def __init__(self, graph_offset: np.ndarray, graph_id: np.ndarray, cell_of: np.ndarray,
+                 cache_key: str | None = None):
+        arrays = cached_mask_arrays(graph_offset, graph_id, cache_key)
         self._cell_of = cell_of
-        masks = np.arange(1 << len(SLOTS), dtype=np.int64)
-        edge = {xy: (masks >> k) & 1 for k, xy in enumerate(SLOTS)}
-        fwd = [np.ones_like(masks)] + [None] * (N - 1)
-        for v in range(1, N):
-            fwd[v] = np.zeros_like(masks)
-            for u in range(v):
-                fwd[v] |= fwd[u] & edge[(u, v)]
-        bwd = [None] * (N - 1) + [np.ones_like(masks)]
-        for u in range(N - 2, -1, -1):
-            bwd[u] = np.zeros_like(masks)
-            for v in range(u + 1, N):
-                bwd[u] |= bwd[v] & edge[(u, v)]
-        keep = sum((fwd[v] & bwd[v]) << v for v in range(N))
-        graph = np.full(masks.size, -1, np.int32)
-        self._weights = np.zeros((1 << N, N - 2), np.int64)
-        for pattern in np.unique(keep):
-            if not (pattern & 1 and pattern >> (N - 1) & 1):
-                continue  # input does not reach output
-            kept = [v for v in range(N) if pattern >> v & 1]
-            n = len(kept)
-            rank = {v: i for i, v in enumerate(kept)}
-            sel = np.flatnonzero(keep == pattern)
-            pruned = np.zeros(sel.size, np.int64)
-            for (x, y), k in BIT_OF.items():
-                if x in rank and y in rank:
-                    nx, ny = rank[x], rank[y]
-                    pruned |= ((masks[sel] >> k) & 1) << (nx + ny * (ny - 1) // 2)
-            ok = np.array([bin(p).count("1") <= MAX_EDGES for p in pruned.tolist()])
-            ids = np.where(ok, graph_id[graph_offset[n] + np.where(ok, pruned, 0)], -1)
-            graph[sel] = ids
-            for i, v in enumerate(kept[1:-1]):
-                self._weights[pattern, v - 1] = NUM_OP_CHOICES ** (n - 3 - i)
-        self._keep = keep.astype(np.uint8)
-        self._graph = graph
-        self._weight_lists = [w.tolist() for w in self._weights]
+        self._graph = arrays["graph"]
+        self._keep = arrays["keep"]
+        self._weight_lists = [w.tolist() for w in arrays["weights"]]
 
-    def row(self, mask: int, interior_labels: list[int]) -> int:
-        """Store row of a raw cell (interior hash labels of vertices 1..5); -1 if invalid."""
+    def row(self, mask: int, interior_ops: Sequence[str]) -> int:
+        """Store row of a raw cell (the ops of vertices 1..5); -1 if invalid."""
         graph = int(self._graph[mask])
         if graph < 0:
             return -1
-        code = sum(map(operator.mul, interior_labels, self._weight_lists[self._keep[mask]]))
+        labels = map(_LABEL.__getitem__, interior_ops)
+        code = sum(map(operator.mul, labels, self._weight_lists[self._keep[mask]]))
         return int(self._cell_of[graph, code])

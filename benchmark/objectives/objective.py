@@ -8,11 +8,9 @@ import ConfigSpace as CS
 import numpy as np
 
 from ..api import NASBench
-from ..space.constants import OP_LABELS
 from .encodings import OP_NAMES, Encoding, get_encoding
 from .lookup import RawCellIndex
 
-_LABEL = dict(OP_LABELS)
 
 RepeatPolicy = Literal["sample", "mean", 0, 1, 2]
 CostPolicy = Literal["one", "sum"]
@@ -79,8 +77,11 @@ class Objective:
         test = nasbench.metric("final_test_accuracy", 108).astype(np.float64)
         self._test_error = 1 - (test[:, 0] + test[:, 1] + test[:, 2]) / 3
         self._hashes = nasbench.array("hashes")
+        files = nasbench.manifest.get("files", {})
+        numbering = [files.get(k, {}).get("sha256") for k in ("graph_offset", "graph_id")]
         self._index = RawCellIndex(nasbench.array("graph_offset"), nasbench.array("graph_id"),
-                                   nasbench.array("cell_of"))
+                                   nasbench.array("cell_of"),
+                                   "".join(numbering) if all(numbering) else None)
         self.y_star_valid = 1 - nasbench.best_mean_validation_accuracy
         self.y_star_test = 1 - nasbench.best_mean_test_accuracy
 
@@ -105,15 +106,16 @@ class Objective:
             mask, ops = encoding.raw_mask(config), [config[n] for n in OP_NAMES]
         else:
             mask, ops = fast
-        if encoding.raw_invalid(mask):
+        if mask.bit_count() > encoding.max_raw_edges:
             return -1
-        return self._index.row(mask, list(map(_LABEL.__getitem__, ops)))
+        return self._index.row(mask, ops)
 
     def evaluate(self, config: Mapping[str, Any], budget: int | None = None,
                  rng: np.random.Generator | None = None) -> EvalResult:
         """Look up one evaluation; the run is drawn from ``rng`` under the 'sample' policy."""
-        budget = self.max_budget if budget is None else budget
-        if budget not in self._b:
+        if budget is None:
+            budget = self.max_budget
+        elif budget not in self._b:
             raise ValueError(f"budget {budget!r} is not one of this table's budgets "
                              f"{self.budgets}")
         row = self.row(config)
