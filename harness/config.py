@@ -24,24 +24,68 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class LiveConfig(_Strict):
+    """How ``nasbench101-live`` trains (the paper's pipeline unless changed here)."""
+
+    epochs: list[Annotated[int, Field(gt=0)]] = Field(
+        [4, 12, 36, 108], min_length=1, description="the budgets (fidelities), in epochs")
+    tiny: bool = Field(False, description="the tiny CPU network (16 channels, 1 cell/stack)")
+    train_images: int | None = Field(None, ge=1, description="None: all 40,000")
+    eval_images: int | None = Field(None, ge=1, description="per evaluated split; None: 10,000")
+    mixed_precision: bool = False
+    xla: bool = True
+    steps_per_execution: int = Field(1, ge=1)
+    device: Literal["cpu", "gpu", "tpu"] | None = None
+    data_parallel: bool = Field(False, description="split batches over a worker's devices")
+    gpus_per_worker: float | None = Field(None, ge=0, description="None: 1 if there are GPUs")
+
+    @field_validator("epochs")
+    @classmethod
+    def _rising(cls, v):
+        if sorted(set(v)) != v:
+            raise ValueError("epochs must rise without repeats, e.g. [4, 12, 36, 108]")
+        return v
+
+    def train_config(self):
+        """The trainer's ``TrainConfig`` (imports the trainer: only where training happens)."""
+        from trainer.config import TrainConfig
+
+        base = TrainConfig.tiny() if self.tiny else TrainConfig()
+        changes = {k: getattr(self, k) for k in ("train_images", "eval_images")
+                   if getattr(self, k) is not None}
+        return base.replace(mixed_precision=self.mixed_precision, xla=self.xla,
+                            steps_per_execution=self.steps_per_execution, device=self.device,
+                            data_parallel=self.data_parallel, **changes)
+
+
 class BenchmarkConfig(_Strict):
-    name: Literal["synthetic", "nasbench101"] = "synthetic"
-    data: str | None = Field(None, description="store directory or .tfrecord (nasbench101)")
+    name: Literal["synthetic", "nasbench101", "nasbench101-live"] = "synthetic"
+    data: str | None = Field(None, description="store directory or .tfrecord (nasbench101); "
+                             "CIFAR-10 tarball or folder (nasbench101-live)")
     table_seed: int = Field(0, ge=0, description="which synthetic table")
     encoding: Literal["A", "B", "C"] = "A"
     repeat: Literal["sample", "mean", 0, 1, 2] = "sample"
     cost: Literal["one", "sum"] = "one"
     invalid: Literal["penalty", "resample"] = "penalty"
+    live: LiveConfig | None = Field(None, description="training settings (nasbench101-live)")
+
+    @property
+    def is_live(self) -> bool:
+        return self.name == "nasbench101-live"
 
     @model_validator(mode="after")
     def _data_present(self):
-        if self.name == "nasbench101":
+        if self.name in ("nasbench101", "nasbench101-live"):
             if not self.data:
-                raise ValueError("nasbench101 needs 'data': a store directory or .tfrecord")
+                what = ("a CIFAR-10 tarball or folder" if self.is_live
+                        else "a store directory or .tfrecord")
+                raise ValueError(f"{self.name} needs 'data': {what}")
             if not Path(self.data).expanduser().exists():
                 raise ValueError(f"data file {self.data!r} does not exist")
         elif self.data is not None:
             raise ValueError("'data' is only for nasbench101 (the synthetic table is built in)")
+        if self.live is not None and not self.is_live:
+            raise ValueError("'live' is only for nasbench101-live")
         return self
 
 

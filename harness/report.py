@@ -144,7 +144,9 @@ def _load(folder: str | Path | pd.DataFrame) -> pd.DataFrame:
 def _title(folder: Path, facts: list[dict], what: str) -> str:
     runs = pd.Series([f["label"] for f in facts]).value_counts()
     synthetic = any(f.get("synthetic") for f in facts)
-    bench = "synthetic table (not NAS-Bench-101 results)" if synthetic else "NAS-Bench-101"
+    bench = ("synthetic table (not NAS-Bench-101 results)" if synthetic else
+             "NAS-Bench-101 trained live (regret = error, wall-clock time)"
+             if any(f.get("live") for f in facts) else "NAS-Bench-101")
     encodings = sorted({f.get("encoding", "?") for f in facts})
     counts = f"{runs.min()}" if runs.min() == runs.max() else f"{runs.min()}-{runs.max()}"
     plural = "" if runs.max() == 1 else "s"

@@ -139,12 +139,16 @@ def metadata(experiment: Experiment, start: float, walls: dict[str, float]) -> d
             packages[name] = version(name)
         except PackageNotFoundError:
             packages[name] = None
-    objective = objective_for(experiment.benchmark)
+    bench = experiment.benchmark
+    if bench.is_live:
+        data = {"path": str(Path(bench.data).expanduser().resolve()), "live": True}
+    else:
+        objective = objective_for(bench)
+        data = {"path": str(objective.nasbench.path), "synthetic": objective.nasbench.is_synthetic,
+                "source": objective.nasbench.manifest.get("source")}
     return {"python": sys.version.split()[0], "platform": platform.platform(),
             "host": socket.gethostname(), "packages": packages, "git_commit": _git_commit(),
-            "data": {"path": str(objective.nasbench.path),
-                     "synthetic": objective.nasbench.is_synthetic,
-                     "source": objective.nasbench.manifest.get("source")},
+            "data": data,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(start)),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "wall_seconds_per_run": walls}
@@ -166,7 +170,8 @@ def run_experiment(experiment: Experiment, source: Path, output: Path | None = N
 
     output = Path(output or experiment.output)
     prepare_output(experiment, source, output, force)
-    objective_for(experiment.benchmark)  # fail fast on the data before any worker starts
+    if not experiment.benchmark.is_live:
+        objective_for(experiment.benchmark)  # fail fast on the data before any worker starts
     todo = [r for r in plan(experiment) if not r.key.path(output).exists()]
     todo.sort(key=_cost_hint, reverse=True)  # longest first: a shorter tail on few CPUs
     total = len(plan(experiment))
@@ -188,7 +193,11 @@ def run_experiment(experiment: Experiment, source: Path, output: Path | None = N
         bar.update(1)
 
     try:
-        if experiment.execution.backend == "local" or not todo:
+        if experiment.benchmark.is_live and todo:
+            from .live import run_live
+
+            run_live(experiment, todo, output, finished)
+        elif experiment.execution.backend == "local" or not todo:
             for run in todo:
                 finished(run, execute_run(experiment.benchmark, experiment.budget, run))
         else:

@@ -190,13 +190,14 @@ def run_build_on_ray(build: TableBuild, todo: list[Task], address: str | None,
                      progress: bool = True) -> None:
     """Train ``todo`` on Ray trainer actors (one per GPU, else one) and save each record."""
     from .ray_backend import start_ray
+    from .trainer_actor import TrainerActor
 
     start_ray(None if address in (None, "local") else address, None, build.out)
     import ray
 
     gpus = int(ray.cluster_resources().get("GPU", 0))
     actor = ray.remote(num_gpus=1 if gpus else 0, max_restarts=2,
-                       max_task_retries=2)(_TrainerActor)
+                       max_task_retries=2)(TrainerActor)
     actors = [actor.remote(build.data, build.config) for _ in range(max(gpus, 1))]
     log.info("build-table: %d task(s) on %d Ray trainer actor(s)", len(todo), len(actors))
     pool = ray.util.ActorPool(actors)
@@ -204,7 +205,8 @@ def run_build_on_ray(build: TableBuild, todo: list[Task], address: str | None,
         with _progress_bar(build, todo, progress) as bar:
             for task, result in pool.map_unordered(
                     lambda a, t: a.train.remote(t, build.cells[t.cell].matrix.tolist(),
-                                                list(build.cells[t.cell].ops), build.seed_of(t)),
+                                                list(build.cells[t.cell].ops), t.epochs,
+                                                build.seed_of(t)),
                     todo):
                 build.save(task, result)
                 bar.update(1)
@@ -218,19 +220,3 @@ def _progress_bar(build: TableBuild, todo: list[Task], progress: bool):
     total = len(build.tasks())
     return tqdm(total=total, initial=total - len(todo), unit="run", desc="build-table",
                 disable=not progress)
-
-
-class _TrainerActor:
-    """Holds CIFAR-10 in memory and trains task after task."""
-
-    def __init__(self, data: str, config: Any):
-        from trainer.cifar import load
-
-        self.data = load(data)
-        self.config = config
-
-    def train(self, task: Task, matrix: list, ops: list, seed: np.random.SeedSequence):
-        from trainer.train import train
-
-        return task, train(ModelSpec(matrix, ops), task.epochs, self.data, self.config,
-                           seed=seed, progress=False)

@@ -339,3 +339,58 @@ def test_build_table_resumes_after_kill_on_ray(tmp_path, cells):
     other = _build_table(killed, "--seed", "1")
     _, err = other.communicate(timeout=120)
     assert other.returncode == 2 and "different plan" in err and err.count("\n") == 1
+
+
+_DATA_PARALLEL = """
+import json, sys
+import numpy as np
+import jax
+from benchmark.space import ModelSpec
+from trainer.cifar import Cifar10, Split
+from trainer.config import TrainConfig
+from trainer.devices import placement
+from trainer.train import train
+
+arrays = np.load(sys.argv[1])
+split = {k: Split(arrays[k + "_x"], arrays[k + "_y"]) for k in ("train", "valid", "test")}
+data = Cifar10(split["train"], split["valid"], split["test"], split["valid"])
+spec = ModelSpec(json.loads(sys.argv[2]), json.loads(sys.argv[3]))
+out = {"devices": len(jax.devices("cpu"))}
+for parallel in (False, True):
+    config = TrainConfig.tiny(train_images=1000, eval_images=200, device="cpu",
+                              data_parallel=parallel)
+    result = train(spec, 2, data, config, seed=0, progress=False)
+    out[str(parallel)] = [[e.train_accuracy, e.validation_accuracy, e.test_accuracy]
+                          for e in result.evaluations]
+try:
+    with placement(TrainConfig.tiny(batch_size=51, data_parallel=True, device="cpu")):
+        pass
+except ValueError as exc:
+    out["error"] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_data_parallel_over_two_devices_matches_one(cifar, tmp_path):
+    """Keras DataParallel over 2 (virtual) CPU devices trains the same network as one device:
+    the same accuracies at every evaluation; a batch that does not split is refused."""
+    from trainer.backend import keras
+
+    if keras().backend.backend() != "jax":
+        pytest.skip("the virtual-device check needs the JAX backend")
+    small = cifar.subset(1000, 200)
+    arrays = tmp_path / "small.npz"
+    np.savez(arrays, train_x=small.train.images, train_y=small.train.labels,
+             valid_x=small.valid.images, valid_y=small.valid.labels,
+             test_x=small.test.images, test_y=small.test.labels)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    proc = subprocess.run([sys.executable, "-c", _DATA_PARALLEL, str(arrays),
+                           json.dumps(INCEPTION_MATRIX), json.dumps(INCEPTION_OPS)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["devices"] == 2
+    assert out["False"][-1][1] > 0.15  # it learned something (chance 0.1): a real comparison
+    np.testing.assert_allclose(out["True"], out["False"], atol=0.011)
+    assert out["error"] == "batch size 51 does not split over 2 cpu devices"

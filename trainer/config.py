@@ -46,12 +46,18 @@ class TrainConfig:
     xla: bool = True
     #: Training steps per compiled call (Keras ``steps_per_execution``): fewer host round trips.
     steps_per_execution: int = 1
+    #: "cpu", "gpu" or "tpu" (None: the backend's default device).
+    device: str | None = None
+    #: Split every batch over all devices of that kind (see ``trainer.devices``).
+    data_parallel: bool = False
 
     def __post_init__(self) -> None:
         for name in ("stem_channels", "num_stacks", "modules_per_stack", "num_labels",
                      "batch_size", "max_attempts", "steps_per_execution"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.device not in (None, "cpu", "gpu", "tpu"):
+            raise ValueError(f"TrainConfig.device must be cpu, gpu or tpu, got {self.device!r}")
         if not self.evaluations or list(self.evaluations) != sorted(self.evaluations) \
                 or self.evaluations[-1] != 1.0 or self.evaluations[0] <= 0:
             raise ValueError(f"TrainConfig.evaluations must rise to 1.0, got {self.evaluations}")

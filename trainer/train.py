@@ -23,6 +23,7 @@ from .augment import normalise, prefetch, training_batches
 from .backend import keras as _keras
 from .cifar import Cifar10, Split
 from .config import TrainConfig
+from .devices import placement
 from .network import build_network, trainable_parameter_count
 from .optimizer import make_optimizer
 
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 class TrainingDiverged(RuntimeError):
     """Every attempt of a run hit a NaN loss."""
+
+
+class TrainingStopped(RuntimeError):
+    """The run's deadline passed before it finished (``train(..., deadline=...)``)."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +110,12 @@ def accuracy(model, images: np.ndarray, labels: np.ndarray, batch_size: int) -> 
 
 
 def train(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig | None = None,
-          seed: int | np.random.SeedSequence = 0, progress: bool = True) -> TrainResult:
-    """Train ``spec`` for ``epochs`` epochs on ``data`` and evaluate it (see module docstring)."""
+          seed: int | np.random.SeedSequence = 0, progress: bool = True,
+          deadline: float | None = None) -> TrainResult:
+    """Train ``spec`` for ``epochs`` epochs on ``data`` and evaluate it (see module docstring).
+
+    ``deadline`` (a ``time.time()`` instant): past it, training stops at the next step (or
+    chunk of ``steps_per_execution`` steps) and :class:`TrainingStopped` is raised."""
     config = config or TrainConfig()
     if not spec.valid_spec:
         raise ValueError(f"the cell {spec!r} is not valid: its input does not reach its output")
@@ -120,7 +129,9 @@ def train(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig | Non
     evals = [evaluation_set(split, config.batch_size)
              for split in (data.train_eval, data.valid, data.test)]
     for attempt in range(1, config.max_attempts + 1):
-        result = _attempt(spec, epochs, data.train, evals, config, init_rng, data_rng, progress)
+        with placement(config):
+            result = _attempt(spec, epochs, data.train, evals, config, init_rng, data_rng,
+                              progress, deadline)
         if result is not None:
             return TrainResult(**{**result.__dict__, "attempts": attempt})
         log.warning("%s at %d epochs: NaN loss on attempt %d of %d", spec.hash(), epochs,
@@ -131,7 +142,7 @@ def train(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig | Non
 
 def _attempt(spec: ModelSpec, epochs: int, train_split: Split, evals: list, config: TrainConfig,
              init_rng: np.random.Generator, data_rng: np.random.Generator,
-             progress: bool) -> TrainResult | None:
+             progress: bool, deadline: float | None) -> TrainResult | None:
     keras = _keras()
     keras.backend.clear_session()
     start = time.perf_counter()
@@ -140,8 +151,10 @@ def _attempt(spec: ModelSpec, epochs: int, train_split: Split, evals: list, conf
     model = compiled(spec, config, init_rng, total_steps)
     batches = prefetch(training_batches(train_split, config.batch_size, data_rng))
     bar = _progress_bar(total_steps, f"{spec.hash()[:8]} {epochs} ep", progress)
-    stepper = _Stepper(model, batches, config.steps_per_execution,
-                       [bar, keras.callbacks.TerminateOnNaN()])
+    callbacks = [bar, keras.callbacks.TerminateOnNaN()]
+    if deadline is not None:
+        callbacks.append(_deadline_callback(deadline))
+    stepper = _Stepper(model, batches, config.steps_per_execution, callbacks)
     evaluations = []
     trained = 0.0
     done = 0
@@ -152,6 +165,9 @@ def _attempt(spec: ModelSpec, epochs: int, train_split: Split, evals: list, conf
                 loss = stepper.run(target - done)
                 trained += time.perf_counter() - t0
                 done = target
+                if deadline is not None and time.time() >= deadline:
+                    raise TrainingStopped(f"{spec.hash()} at {epochs} epochs: deadline passed "
+                                          f"after {int(model.optimizer.iterations)} steps")
                 if not np.isfinite(loss):
                     return None
                 if int(model.optimizer.iterations) != done:  # a Keras change would be silent
@@ -207,6 +223,17 @@ class _Stepper:
         self.functions[model.steps_per_execution] = model.train_function
         model.steps_per_execution = per
         model.train_function = self.functions.get(per)  # None: the next fit compiles it
+
+
+def _deadline_callback(deadline: float):
+    """A Keras callback that stops training once ``time.time()`` passes ``deadline``."""
+
+    class Deadline(_keras().callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if time.time() >= deadline:
+                self.model.stop_training = True
+
+    return Deadline()
 
 
 def _progress_bar(total: int, desc: str, enabled: bool):

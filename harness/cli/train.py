@@ -66,13 +66,19 @@ def _config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-xla", action="store_true", help="do not compile with XLA")
     p.add_argument("--steps-per-execution", type=int, default=1,
                    help="training steps per compiled call (default 1)")
+    p.add_argument("--device", choices=("cpu", "gpu", "tpu"),
+                   help="train on this kind of device (default: the backend's choice)")
+    p.add_argument("--data-parallel", action="store_true",
+                   help="split each batch over every device of that kind (JAX: Keras "
+                        "DataParallel; TensorFlow: MirroredStrategy, TPUStrategy for tpu)")
 
 
 def train_config(args: argparse.Namespace):
     from trainer.config import TrainConfig
 
     changes = {"mixed_precision": args.mixed_precision, "xla": not args.no_xla,
-               "steps_per_execution": args.steps_per_execution}
+               "steps_per_execution": args.steps_per_execution, "device": args.device,
+               "data_parallel": args.data_parallel}
     for name in ("train_images", "eval_images"):
         value = getattr(args, name)
         if value is not None:

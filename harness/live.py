@@ -1,0 +1,197 @@
+"""The live benchmark (``nasbench101-live``): the optimizers against real training on Ray.
+
+The same protocol as the simulator, in wall-clock time: ``budget.workers`` trainer actors (one
+GPU each when the cluster has GPUs, CIFAR-10 loaded once per actor); each free worker asks the
+optimizer, the trial's cell is trained at its budget (epochs) with the paper's pipeline, and
+results are told in the order they finish.  Invalid cells are not trained: they finish at once
+with error 1 and cost 0, as in the table.  No trial is asked after the time budget; trainings
+still running then stop themselves at the deadline and are dropped.  Runs (optimizer x seed)
+run one after another on the same actors.
+
+Events have the simulator's columns, with wall-clock seconds since the run started; ``cost``
+is the training time the trainer measured (as the table's ``final_training_time``).  There is
+no known optimum, so regrets are errors (``y_star`` 0).  The optimizer's Generator and every
+trial's training seed derive from the run's seed, as in simulated runs; the timings (and so
+which trials fit in the budget) are the machine's.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.objectives import get_encoding
+from benchmark.space.constants import MAX_EDGES
+from optimizers import Result, Trial, get_optimizer
+
+from .config import Experiment, LiveConfig
+from .results import encode_run
+from .runner import RunSpec
+from .simulator import MAX_FREE_EVALUATIONS, Events, SimulationError
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait past the deadline for trainings to notice it before giving up on them.
+GRACE = 600.0
+
+
+class LiveError(RuntimeError):
+    """The live benchmark cannot start (reported in one line by the CLI)."""
+
+    user_error = True
+
+
+def cell_of(encoding, config: dict[str, Any]):
+    """The pruned spec a configuration encodes, or None if the cell is invalid (as the table:
+    more than 9 edges, or no path from input to output)."""
+    spec = encoding.to_spec(config)
+    if not spec.valid_spec or int(spec.matrix.sum()) > MAX_EDGES:
+        return None
+    return spec
+
+
+def run_live(experiment: Experiment, todo: list[RunSpec], output: Path,
+             finished: Callable[[RunSpec, dict[str, Any]], None]) -> None:
+    """Run ``todo`` one after another on ``budget.workers`` trainer actors."""
+    from trainer.backend import keras
+
+    from .ray_backend import start_ray
+    from .trainer_actor import TrainerActor
+
+    keras()  # no trainer installed: one clear line here, not a failure in every actor
+    execution, live = experiment.execution, experiment.benchmark.live or LiveConfig()
+    start_ray(execution.address, execution.cpus, output)
+    import ray
+
+    gpus = live.gpus_per_worker
+    if gpus is None:
+        gpus = 1.0 if ray.cluster_resources().get("GPU", 0) else 0.0
+    actor = ray.remote(num_cpus=1, num_gpus=gpus)(TrainerActor)
+    data = str(Path(experiment.benchmark.data).expanduser().resolve())
+    config = live.train_config()
+    workers = experiment.budget.workers
+
+    def start_actors() -> list:
+        """``workers`` actors with the data loaded: a run's clock starts after that."""
+        actors = [actor.remote(data, config) for _ in range(workers)]
+        try:
+            ray.get([a.ready.remote() for a in actors])
+        except ray.exceptions.RayError as exc:  # e.g. unreadable data: say why, in one line
+            lines = str(getattr(exc, "cause", None) or exc).strip().splitlines()
+            raise LiveError(f"{data}: the trainer actors did not start: "
+                            f"{lines[-1] if lines else type(exc).__name__}") from None
+        return actors
+
+    try:
+        actors = start_actors()
+        for run in todo:
+            outcome = execute_live_run(experiment, run, actors)
+            if outcome["status"] != "ok":  # trainings may still run: start afresh
+                for a in actors:
+                    ray.kill(a)
+                actors = start_actors()
+            finished(run, outcome)
+    finally:
+        ray.shutdown()
+
+
+def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict[str, Any]:
+    """One run; an optimizer or training error makes a failed run (with its traceback)."""
+    started = time.perf_counter()
+    bench, budget = experiment.benchmark, experiment.budget
+    epochs = (bench.live or LiveConfig()).epochs
+    encoding = get_encoding(bench.encoding)
+    opt_seq, train_seq = np.random.SeedSequence(run.seed).spawn(2)
+    optimizer = None
+    try:
+        cls = get_optimizer(run.optimizer)
+        optimizer = cls(encoding.config_space(seed=run.seed),
+                        epochs if cls.multi_fidelity else [max(epochs)],
+                        np.random.default_rng(opt_seq), **run.params)
+        events = _drive(optimizer, encoding, actors, budget, train_seq,
+                        record_invalid=bench.invalid == "penalty")
+    except Exception:  # noqa: BLE001 - recorded as a failed run
+        return {"status": "failed", "traceback": traceback.format_exc(),
+                "wall": time.perf_counter() - started}
+    finally:
+        if optimizer is not None:
+            optimizer.close()
+    facts = {"label": run.label, "optimizer": run.optimizer, "params": run.params,
+             "seed": run.seed, "evaluations": len(events), "time_budget": budget.time,
+             "workers": budget.workers, "trajectory": budget.trajectory,
+             "y_star_valid": 0.0, "y_star_test": 0.0, "synthetic": False, "live": True,
+             "encoding": bench.encoding}
+    return {"status": "ok", "data": encode_run(events.arrays(), facts),
+            "wall": time.perf_counter() - started}
+
+
+def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedSequence,
+           record_invalid: bool) -> Events:
+    """The asynchronous ask/train/tell loop of one run, in wall-clock time."""
+    import ray
+
+    events = Events()
+    t0 = time.monotonic()
+    deadline = time.time() + budget.time      # what the trainers compare against
+
+    def clock() -> float:
+        return time.monotonic() - t0
+
+    free = list(range(len(actors)))
+    running: dict[Any, tuple[int, Trial, float, str]] = {}
+    limit = budget.max_evaluations or float("inf")
+    count = free_streak = 0
+    while True:
+        while free and clock() < budget.time and count < limit:
+            trial = optimizer.ask()
+            if trial is None:
+                break
+            count += 1
+            spec = cell_of(encoding, trial.config)
+            now = clock()
+            if spec is None:  # finishes at once, the worker stays free
+                optimizer.tell(trial, Result(1.0, 0.0, True, trial.budget))
+                if record_invalid:
+                    events.rows.append((trial.id, free[0], trial.budget, "", now, now, 1.0, 1.0,
+                                        0.0, True))
+                free_streak += 1
+                if free_streak > MAX_FREE_EVALUATIONS:
+                    raise SimulationError(f"{optimizer.name}: {MAX_FREE_EVALUATIONS} invalid "
+                                          "trials in a row")
+                continue
+            free_streak = 0
+            worker = free.pop(0)
+            seed = np.random.SeedSequence(train_seq.entropy,
+                                          spawn_key=(*train_seq.spawn_key, trial.id))
+            ref = actors[worker].train.remote(None, spec.matrix.tolist(), list(spec.ops),
+                                              int(trial.budget), seed, deadline)
+            running[ref] = (worker, trial, now, spec.hash())
+        if not running:
+            if free and clock() < budget.time and count < limit:
+                raise SimulationError(f"{optimizer.name}: ask() returned None with no trial "
+                                      "pending; it can never continue")
+            break
+        done, _ = ray.wait(list(running), num_returns=1,
+                           timeout=max(0.0, budget.time - clock()) + GRACE)
+        if not done:
+            log.warning("%d training(s) did not stop at the deadline; dropped", len(running))
+            break
+        for ref in done:
+            worker, trial, start, cell_hash = running.pop(ref)
+            _, result = ray.get(ref)  # a training error fails the run
+            end = clock()
+            free.append(worker)
+            if result is None or end > budget.time:
+                continue  # unfinished at the time budget: dropped, as simulated
+            final = result.evaluations[-1]
+            error = 1.0 - final.validation_accuracy
+            optimizer.tell(trial, Result(error, final.training_time, False, trial.budget))
+            events.rows.append((trial.id, worker, trial.budget, cell_hash, start, end, error,
+                                1.0 - final.test_accuracy, final.training_time, False))
+        free.sort()
+    return events

@@ -1,0 +1,61 @@
+"""Where a run trains: the backend's default device, one chosen device, or data parallel over
+every device of a kind (Keras ``DataParallel`` on JAX, a ``tf.distribute`` strategy on
+TensorFlow: ``MirroredStrategy`` for CPUs/GPUs, ``TPUStrategy`` for TPUs)."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from .backend import keras as _keras
+from .config import TrainConfig
+
+DEVICE_KINDS = ("cpu", "gpu", "tpu")
+
+
+@contextlib.contextmanager
+def placement(config: TrainConfig) -> Iterator[int]:
+    """Build, compile and train inside this; yields the number of devices a batch is split over."""
+    keras = _keras()
+    kind = config.device
+    if not config.data_parallel:
+        if kind is None:
+            yield 1
+        else:
+            with keras.device(f"{kind}:0"):
+                yield 1
+        return
+    backend = keras.backend.backend()
+    if backend == "jax":
+        devices = keras.distribution.list_devices(kind)
+        _check_split(config, len(devices), kind)
+        with keras.distribution.DataParallel(devices=devices).scope():
+            yield len(devices)
+    elif backend == "tensorflow":
+        strategy = _tf_strategy(kind)
+        _check_split(config, strategy.num_replicas_in_sync, kind)
+        with strategy.scope():
+            yield strategy.num_replicas_in_sync
+    else:
+        raise ValueError(f"data parallel training needs the JAX or TensorFlow backend, not "
+                         f"{backend}")
+
+
+def _check_split(config: TrainConfig, n: int, kind: str | None) -> None:
+    if n < 1:
+        raise ValueError(f"no {kind or 'default'} devices for data parallel training")
+    if config.batch_size % n:
+        raise ValueError(f"batch size {config.batch_size} does not split over {n} "
+                         f"{kind or ''} devices".replace("  ", " "))
+
+
+def _tf_strategy(kind: str | None):
+    import tensorflow as tf
+
+    if kind == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    devices = [d.name.replace("physical_device:", "")
+               for d in tf.config.list_physical_devices((kind or "gpu").upper())]
+    return tf.distribute.MirroredStrategy(devices=devices or None)
