@@ -27,11 +27,11 @@ import numpy as np
 
 from benchmark.objectives import get_encoding
 from benchmark.space.constants import MAX_EDGES
-from optimizers import Result, Trial, get_optimizer
+from optimizers import Result, Trial
 
 from .config import Experiment, LiveConfig
 from .results import encode_run
-from .runner import RunSpec
+from .runner import RunSpec, make_optimizer, run_facts
 from .simulator import MAX_FREE_EVALUATIONS, Events, SimulationError
 
 log = logging.getLogger(__name__)
@@ -109,10 +109,8 @@ def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict
     opt_seq, train_seq = np.random.SeedSequence(run.seed).spawn(2)
     optimizer = None
     try:
-        cls = get_optimizer(run.optimizer)
-        optimizer = cls(encoding.config_space(seed=run.seed),
-                        epochs if cls.multi_fidelity else [max(epochs)],
-                        np.random.default_rng(opt_seq), **run.params)
+        optimizer = make_optimizer(run, encoding.config_space(seed=run.seed), epochs,
+                                   np.random.default_rng(opt_seq))
         events = _drive(optimizer, encoding, actors, budget, train_seq,
                         record_invalid=bench.invalid == "penalty")
     except Exception:  # noqa: BLE001 - recorded as a failed run
@@ -121,11 +119,8 @@ def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict
     finally:
         if optimizer is not None:
             optimizer.close()
-    facts = {"label": run.label, "optimizer": run.optimizer, "params": run.params,
-             "seed": run.seed, "evaluations": len(events), "time_budget": budget.time,
-             "workers": budget.workers, "trajectory": budget.trajectory,
-             "y_star_valid": 0.0, "y_star_test": 0.0, "synthetic": False, "live": True,
-             "encoding": bench.encoding}
+    facts = run_facts(run, budget, bench, len(events), y_star_valid=0.0, y_star_test=0.0,
+                      synthetic=False, live=True)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
             "wall": time.perf_counter() - started}
 

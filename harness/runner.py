@@ -67,8 +67,6 @@ def objective_for(bench: BenchmarkConfig):
 
 def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dict[str, Any]:
     """One run; never raises for the optimizer's errors (they make a failed run)."""
-    from optimizers import get_optimizer
-
     from .simulator import simulate
 
     started = time.perf_counter()
@@ -79,10 +77,8 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
     # worker) are left out of the cyclic garbage collector's scans while the run allocates.
     gc.freeze()
     try:
-        cls = get_optimizer(run.optimizer)
-        optimizer = cls(objective.config_space(seed=run.seed), objective.budgets
-                        if cls.multi_fidelity else [objective.max_budget],
-                        np.random.default_rng(opt_seq), **run.params)
+        optimizer = make_optimizer(run, objective.config_space(seed=run.seed),
+                                   objective.budgets, np.random.default_rng(opt_seq))
         events = simulate(objective, optimizer, budget.time, budget.workers,
                           np.random.default_rng(bench_seq),
                           charge_optimizer_time=budget.charge_optimizer_time,
@@ -95,13 +91,28 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
         gc.unfreeze()
         if optimizer is not None:
             optimizer.close()
-    facts = {"label": run.label, "optimizer": run.optimizer, "params": run.params,
-             "seed": run.seed, "evaluations": len(events), "time_budget": budget.time,
-             "workers": budget.workers, "trajectory": budget.trajectory,
-             "y_star_valid": objective.y_star_valid, "y_star_test": objective.y_star_test,
-             "synthetic": objective.nasbench.is_synthetic, "encoding": bench.encoding}
+    facts = run_facts(run, budget, bench, len(events), y_star_valid=objective.y_star_valid,
+                      y_star_test=objective.y_star_test,
+                      synthetic=objective.nasbench.is_synthetic)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
             "wall": time.perf_counter() - started}
+
+
+def make_optimizer(run: RunSpec, space, budgets: list[int], rng: np.random.Generator):
+    """The run's optimizer: every budget for a multi-fidelity one, else the largest."""
+    from optimizers import get_optimizer
+
+    cls = get_optimizer(run.optimizer)
+    return cls(space, budgets if cls.multi_fidelity else [max(budgets)], rng, **run.params)
+
+
+def run_facts(run: RunSpec, budget: BudgetConfig, bench: BenchmarkConfig, evaluations: int,
+              **extra: Any) -> dict[str, Any]:
+    """What a run file records about its run besides the events."""
+    return {"label": run.label, "optimizer": run.optimizer, "params": run.params,
+            "seed": run.seed, "evaluations": evaluations, "time_budget": budget.time,
+            "workers": budget.workers, "trajectory": budget.trajectory,
+            "encoding": bench.encoding, **extra}
 
 
 def plan(experiment: Experiment) -> list[RunSpec]:

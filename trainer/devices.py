@@ -1,15 +1,19 @@
 """Where a run trains: the backend's default device, one chosen device, or data parallel over
 every device of a kind (Keras ``DataParallel`` on JAX, a ``tf.distribute`` strategy on
-TensorFlow: ``MirroredStrategy`` for CPUs/GPUs, ``TPUStrategy`` for TPUs)."""
+TensorFlow: ``MirroredStrategy`` for CPUs/GPUs, ``TPUStrategy`` for TPUs).
+
+Batch normalisation statistics: over the whole batch on JAX (one SPMD program), per device
+under ``MirroredStrategy`` (as the original's TPU shards)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 from .backend import keras as _keras
 from .config import TrainConfig
 
-DEVICE_KINDS = ("cpu", "gpu", "tpu")
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -40,6 +44,17 @@ def placement(config: TrainConfig) -> Iterator[int]:
                          f"{backend}")
 
 
+def jit_compile(config: TrainConfig) -> bool:
+    """Whether to compile with XLA: TensorFlow cannot run an XLA-compiled step over a
+    ``MirroredStrategy``'s per-device variables, so data parallel TF on CPUs/GPUs runs without."""
+    keras = _keras()
+    if (config.xla and config.data_parallel and config.device != "tpu"
+            and keras.backend.backend() == "tensorflow"):
+        log.warning("XLA is off for data parallel training with TensorFlow's MirroredStrategy")
+        return False
+    return config.xla
+
+
 def _check_split(config: TrainConfig, n: int, kind: str | None) -> None:
     if n < 1:
         raise ValueError(f"no {kind or 'default'} devices for data parallel training")
@@ -56,6 +71,5 @@ def _tf_strategy(kind: str | None):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    devices = [d.name.replace("physical_device:", "")
-               for d in tf.config.list_physical_devices((kind or "gpu").upper())]
+    devices = [d.name for d in tf.config.list_logical_devices((kind or "gpu").upper())]
     return tf.distribute.MirroredStrategy(devices=devices or None)

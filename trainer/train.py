@@ -23,7 +23,7 @@ from .augment import normalise, prefetch, training_batches
 from .backend import keras as _keras
 from .cifar import Cifar10, Split
 from .config import TrainConfig
-from .devices import placement
+from .devices import jit_compile, placement
 from .network import build_network, trainable_parameter_count
 from .optimizer import make_optimizer
 
@@ -87,7 +87,8 @@ def compiled(spec: ModelSpec, config: TrainConfig, rng: np.random.Generator, tot
     model = build(spec, config, rng)
     model.compile(optimizer=make_optimizer(config, total_steps),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  jit_compile=config.xla, steps_per_execution=config.steps_per_execution)
+                  jit_compile=jit_compile(config),
+                  steps_per_execution=config.steps_per_execution)
     return model
 
 
@@ -129,6 +130,7 @@ def train(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig | Non
     evals = [evaluation_set(split, config.batch_size)
              for split in (data.train_eval, data.valid, data.test)]
     for attempt in range(1, config.max_attempts + 1):
+        _keras().backend.clear_session()  # outside the placement: it resets TF's graph
         with placement(config):
             result = _attempt(spec, epochs, data.train, evals, config, init_rng, data_rng,
                               progress, deadline)
@@ -144,7 +146,6 @@ def _attempt(spec: ModelSpec, epochs: int, train_split: Split, evals: list, conf
              init_rng: np.random.Generator, data_rng: np.random.Generator,
              progress: bool, deadline: float | None) -> TrainResult | None:
     keras = _keras()
-    keras.backend.clear_session()
     start = time.perf_counter()
     boundaries = [config.steps(f * epochs, len(train_split)) for f in config.evaluations]
     total_steps = boundaries[-1]
@@ -167,11 +168,11 @@ def _attempt(spec: ModelSpec, epochs: int, train_split: Split, evals: list, conf
                 done = target
                 if deadline is not None and time.time() >= deadline:
                     raise TrainingStopped(f"{spec.hash()} at {epochs} epochs: deadline passed "
-                                          f"after {int(model.optimizer.iterations)} steps")
+                                          f"after {_steps_done(model)} steps")
                 if not np.isfinite(loss):
                     return None
-                if int(model.optimizer.iterations) != done:  # a Keras change would be silent
-                    raise AssertionError(f"optimizer ran {int(model.optimizer.iterations)} "
+                if _steps_done(model) != done:  # a Keras change would be silent
+                    raise AssertionError(f"optimizer ran {_steps_done(model)} "
                                          f"steps, expected {done}")
             train_acc, valid_acc, test_acc = (accuracy(model, x, y, config.batch_size)
                                               for x, y in evals)
@@ -188,6 +189,11 @@ def _attempt(spec: ModelSpec, epochs: int, train_split: Split, evals: list, conf
         ops=list(spec.ops), trainable_parameters=trainable_parameter_count(model),
         evaluations=evaluations, total_time=total,
         images_per_second=(total_steps - 1) * config.batch_size / max(trained, 1e-9))
+
+
+def _steps_done(model) -> int:
+    """The optimizer's step counter (a mirrored variable under a tf.distribute strategy)."""
+    return int(np.asarray(model.optimizer.iterations.numpy()))
 
 
 class _Stepper:

@@ -15,7 +15,9 @@ def register(groups: argparse._SubParsersAction) -> None:
     p = groups.add_parser("run", help="run an experiment YAML (resumes an unfinished folder)",
                           **examples("nasbench run experiments/demo.yaml",
                                      "nasbench run experiments/paper.yaml --seeds 0-99",
-                                     "nasbench run exp.yaml --output results/exp2 --force"))
+                                     "nasbench run exp.yaml --output results/exp2 --force",
+                                     "nasbench run experiments/live.yaml   # trains on a Ray "
+                                     "cluster"))
     p.add_argument("experiment", type=Path, help="experiment YAML file")
     p.add_argument("--output", type=Path, help="output folder (default: the file's 'output')")
     p.add_argument("--seeds", help="override the seeds: a count '20', a range '0-9' or a list "
