@@ -14,7 +14,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.core
-	$(BIN)/pip install -q -e '.[test,trainer]'
+	$(BIN)/pip install -q -e '.[test,trainer,test-tf]'
 	touch $@
 
 $(VENV)/.all: pyproject.toml $(VENV)/.test

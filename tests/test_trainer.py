@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import importlib.util
 import http.server
 import io
 import json
@@ -394,3 +395,57 @@ def test_data_parallel_over_two_devices_matches_one(cifar, tmp_path):
     assert out["False"][-1][1] > 0.15  # it learned something (chance 0.1): a real comparison
     np.testing.assert_allclose(out["True"], out["False"], atol=0.011)
     assert out["error"] == "batch size 51 does not split over 2 cpu devices"
+
+
+_TENSORFLOW = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from benchmark.space import ModelSpec
+from trainer.backend import keras
+from trainer.cifar import Cifar10, Split
+from trainer.config import TrainConfig
+from trainer.devices import placement
+from trainer.network import build_network, trainable_parameter_count
+from trainer.train import train
+
+arrays = np.load(sys.argv[1])
+split = {k: Split(arrays[k + "_x"], arrays[k + "_y"]) for k in ("train", "valid", "test")}
+data = Cifar10(split["train"], split["valid"], split["test"], split["valid"])
+spec = ModelSpec(json.loads(sys.argv[2]), json.loads(sys.argv[3]))
+out = {"backend": keras().backend.backend(), "parameters": trainable_parameter_count(
+    build_network(spec, TrainConfig(), np.random.default_rng(0)))}
+for parallel in (False, True):
+    config = TrainConfig.tiny(train_images=1000, eval_images=200, device="cpu",
+                              data_parallel=parallel)
+    with placement(config) as replicas:
+        out[f"replicas {parallel}"] = replicas
+    result = train(spec, 2, data, config, seed=0, progress=False)
+    out[str(parallel)] = [e.validation_accuracy for e in result.evaluations]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
+                    reason="TensorFlow is not installed (the test-tf extra)")
+def test_tensorflow_backend_builds_trains_and_mirrors(cifar, tmp_path):
+    """On TensorFlow: the Inception-like network's parameter count, a tiny run that learns, and
+    the same run over 2 logical CPUs with MirroredStrategy (per-replica batch norm, so its
+    accuracies need not equal the single-device ones)."""
+    small = cifar.subset(1000, 200)
+    arrays = tmp_path / "small.npz"
+    np.savez(arrays, train_x=small.train.images, train_y=small.train.labels,
+             valid_x=small.valid.images, valid_y=small.valid.labels,
+             test_x=small.test.images, test_y=small.test.labels)
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([sys.executable, "-c", _TENSORFLOW, str(arrays),
+                           json.dumps(INCEPTION_MATRIX), json.dumps(INCEPTION_OPS)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["backend"] == "tensorflow" and out["parameters"] == 2_694_282
+    assert out["replicas False"] == 1 and out["replicas True"] == 2
+    for parallel in ("False", "True"):
+        assert out[parallel][0] < 0.15 < out[parallel][-1], out  # chance at step 0, then learns

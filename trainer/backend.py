@@ -1,5 +1,6 @@
 """Import Keras 3 with a usable backend: ``KERAS_BACKEND`` if set, else the first installed of
-TensorFlow, JAX and PyTorch.  Every trainer module imports Keras through :func:`keras`."""
+JAX (the ``trainer`` extra), TensorFlow (``trainer-tf``) and PyTorch.  Every trainer module
+imports Keras through :func:`keras`."""
 from __future__ import annotations
 
 import importlib.util
@@ -7,7 +8,7 @@ import logging
 import os
 from types import ModuleType
 
-_BACKENDS = (("tensorflow", "tensorflow"), ("jax", "jax"), ("torch", "torch"))
+_BACKENDS = (("jax", "jax"), ("tensorflow", "tensorflow"), ("torch", "torch"))
 
 
 class TrainerUnavailable(ImportError):
