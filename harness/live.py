@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.objectives import get_encoding
+from benchmark.space import ModelSpec
 from benchmark.space.constants import MAX_EDGES
 from optimizers import Result, Trial
 
@@ -46,10 +47,14 @@ class LiveError(RuntimeError):
     user_error = True
 
 
-def cell_of(encoding, config: dict[str, Any]):
-    """The pruned spec a configuration encodes, or None if the cell is invalid (as the table:
-    more than 9 edges, or no path from input to output)."""
-    spec = encoding.to_spec(config)
+def cell_of(encoding, config: dict[str, Any]) -> ModelSpec | None:
+    """The pruned spec a configuration encodes, or None if the cell is invalid by the same rules
+    as the table's objective: too many raw edges for the encoding (A and C: more than 9 before
+    pruning, as the original code), no path from input to output, more than 9 edges."""
+    matrix, ops = encoding.raw_cell(config)  # raises ConfigError naming a bad value
+    if int(matrix.sum()) > encoding.max_raw_edges:
+        return None
+    spec = ModelSpec(matrix, ops)
     if not spec.valid_spec or int(spec.matrix.sum()) > MAX_EDGES:
         return None
     return spec

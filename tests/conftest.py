@@ -48,3 +48,27 @@ def synthetic(cells):
     from benchmark import NASBench
 
     return NASBench.synthetic(0, rng=0)
+
+
+def official_tarball(path: Path, cifar, per_batch: int, test_images: int) -> Path:
+    """CIFAR-10 in the official python-pickle layout, written from the shared (real) images:
+    ``per_batch`` images in each of data_batch_1..5, ``test_images`` in test_batch."""
+    import io
+    import pickle
+    import tarfile
+
+    def batch(split, lo, hi):
+        data = split.images[lo:hi].transpose(0, 3, 1, 2).reshape(hi - lo, -1)
+        return pickle.dumps({b"data": data, b"labels": split.labels[lo:hi].tolist()})
+
+    with tarfile.open(path, "w:gz") as tar:
+        parts = {f"data_batch_{i + 1}": batch(cifar.train, per_batch * i, per_batch * (i + 1))
+                 for i in range(4)}
+        parts["data_batch_5"] = batch(cifar.valid, 0, per_batch)
+        parts["test_batch"] = batch(cifar.test, 0, test_images)
+        for name, data in parts.items():
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+

@@ -2,19 +2,16 @@
 wall-clock time, with the simulator's event columns."""
 from __future__ import annotations
 
-import io
 import os
-import pickle
 import subprocess
 import sys
-import tarfile
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from .conftest import ROOT, SHARED
+from .conftest import ROOT, SHARED, official_tarball
 
 CIFAR_JPEG = SHARED / "cifar10" / "cifar10-jpeg.tar.gz"
 TIME_BUDGET = 50
@@ -35,21 +32,8 @@ def small_cifar(tmp_path_factory) -> Path:
 
     cifar = load(CIFAR_JPEG)
 
-    def batch(split, lo, hi):
-        data = split.images[lo:hi].transpose(0, 3, 1, 2).reshape(hi - lo, -1)
-        return pickle.dumps({b"data": data, b"labels": split.labels[lo:hi].tolist()})
-
-    path = tmp_path_factory.mktemp("cifar") / "cifar-10-python.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        parts = {f"data_batch_{i + 1}": batch(cifar.train, 100 * i, 100 * i + 100)
-                 for i in range(4)}
-        parts["data_batch_5"] = batch(cifar.valid, 0, 100)
-        parts["test_batch"] = batch(cifar.test, 0, 100)
-        for name, data in parts.items():
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
+    return official_tarball(tmp_path_factory.mktemp("cifar") / "cifar-10-python.tar.gz", cifar,
+                            per_batch=100, test_images=100)
 
 
 def _experiment(folder: Path, data: Path, **changes) -> Path:
@@ -161,3 +145,26 @@ def test_shipped_live_experiment_validates(tmp_path):
     assert exp.benchmark.is_live and exp.budget.workers == 8
     assert exp.benchmark.live.train_config() == TrainConfig(mixed_precision=True,
                                                             steps_per_execution=10)
+
+
+@pytest.mark.parametrize("encoding", ["A", "B", "C"])
+def test_live_cells_are_the_tables_cells(synthetic, encoding):
+    """A configuration trains the cell the table would look up (same hash), and is invalid
+    exactly when the table's objective says so (the synthetic table holds every cell)."""
+    from benchmark.objectives import Objective
+    from harness.live import cell_of
+    from optimizers import get_optimizer
+
+    objective = Objective(synthetic, encoding)
+    opt = get_optimizer("random_search")(objective.config_space(seed=0), [108],
+                                         np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    valid = 0
+    for _ in range(2000):
+        config = opt.ask().config
+        result, spec = objective.evaluate(config, 108, rng), cell_of(objective.encoding, config)
+        assert (spec is None) == result.invalid
+        if spec is not None:
+            assert spec.hash() == result.hash
+            valid += 1
+    assert valid > 100

@@ -5,12 +5,10 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import importlib.util
 import http.server
-import io
+import importlib.util
 import json
 import os
-import pickle
 import subprocess
 import sys
 import tarfile
@@ -21,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import INCEPTION_HASH, INCEPTION_MATRIX, INCEPTION_OPS, NB101, ROOT, SHARED
+from .conftest import (INCEPTION_HASH, INCEPTION_MATRIX, INCEPTION_OPS, NB101, ROOT, SHARED,
+                       official_tarball)
 
 CIFAR_JPEG = SHARED / "cifar10" / "cifar10-jpeg.tar.gz"
 BEST_HASH = "02e5a0247bbdcf2860b7e96f74961594"
@@ -130,22 +129,6 @@ def test_augment_is_a_padded_crop_with_flips():
                                (images[0, 0, 0] - RGB_MEAN) / RGB_STD, rtol=1e-6)
 
 
-def _official_tarball(path: Path, cifar) -> None:
-    """The official python-pickle layout, written from the shared (real) images."""
-    def batch(split, lo, hi):
-        data = split.images[lo:hi].transpose(0, 3, 1, 2).reshape(hi - lo, -1)
-        return pickle.dumps({b"data": data, b"labels": split.labels[lo:hi].tolist()})
-
-    with tarfile.open(path, "w:gz") as tar:
-        parts = {f"data_batch_{i + 1}": batch(cifar.train, 30 * i, 30 * i + 30) for i in range(4)}
-        parts["data_batch_5"] = batch(cifar.valid, 0, 30)
-        parts["test_batch"] = batch(cifar.test, 0, 20)
-        for name, data in parts.items():
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-
-
 def test_cifar_image_folder_split(cifar):
     assert (len(cifar.train), len(cifar.valid), len(cifar.test)) == (40_000, 10_000, 10_000)
     assert cifar.train.images.shape[1:] == (32, 32, 3) and cifar.train.images.dtype == np.uint8
@@ -162,7 +145,7 @@ def test_cifar_official_tarball_downloads_and_loads(cifar, tmp_path, capsys):
 
     served = tmp_path / "served"
     served.mkdir()
-    _official_tarball(served / "cifar-10-python.tar.gz", cifar)
+    official_tarball(served / "cifar-10-python.tar.gz", cifar, per_batch=30, test_images=20)
     digest = hashlib.sha256((served / "cifar-10-python.tar.gz").read_bytes()).hexdigest()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *a: None
@@ -372,21 +355,27 @@ print(json.dumps(out))
 """
 
 
-def test_data_parallel_over_two_devices_matches_one(cifar, tmp_path):
+@pytest.fixture(scope="module")
+def small_arrays(cifar, tmp_path_factory) -> Path:
+    """1,000 training and 200 evaluation images per split, as .npz for a subprocess."""
+    small = cifar.subset(1000, 200)
+    arrays = tmp_path_factory.mktemp("small") / "small.npz"
+    np.savez(arrays, train_x=small.train.images, train_y=small.train.labels,
+             valid_x=small.valid.images, valid_y=small.valid.labels,
+             test_x=small.test.images, test_y=small.test.labels)
+    return arrays
+
+
+def test_data_parallel_over_two_devices_matches_one(small_arrays):
     """Keras DataParallel over 2 (virtual) CPU devices trains the same network as one device:
     the same accuracies at every evaluation; a batch that does not split is refused."""
     from trainer.backend import keras
 
     if keras().backend.backend() != "jax":
         pytest.skip("the virtual-device check needs the JAX backend")
-    small = cifar.subset(1000, 200)
-    arrays = tmp_path / "small.npz"
-    np.savez(arrays, train_x=small.train.images, train_y=small.train.labels,
-             valid_x=small.valid.images, valid_y=small.valid.labels,
-             test_x=small.test.images, test_y=small.test.labels)
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
            "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    proc = subprocess.run([sys.executable, "-c", _DATA_PARALLEL, str(arrays),
+    proc = subprocess.run([sys.executable, "-c", _DATA_PARALLEL, str(small_arrays),
                            json.dumps(INCEPTION_MATRIX), json.dumps(INCEPTION_OPS)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -430,17 +419,12 @@ print(json.dumps(out))
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
                     reason="TensorFlow is not installed (the test-tf extra)")
-def test_tensorflow_backend_builds_trains_and_mirrors(cifar, tmp_path):
+def test_tensorflow_backend_builds_trains_and_mirrors(small_arrays):
     """On TensorFlow: the Inception-like network's parameter count, a tiny run that learns, and
     the same run over 2 logical CPUs with MirroredStrategy (per-replica batch norm, so its
     accuracies need not equal the single-device ones)."""
-    small = cifar.subset(1000, 200)
-    arrays = tmp_path / "small.npz"
-    np.savez(arrays, train_x=small.train.images, train_y=small.train.labels,
-             valid_x=small.valid.images, valid_y=small.valid.labels,
-             test_x=small.test.images, test_y=small.test.labels)
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run([sys.executable, "-c", _TENSORFLOW, str(arrays),
+    proc = subprocess.run([sys.executable, "-c", _TENSORFLOW, str(small_arrays),
                            json.dumps(INCEPTION_MATRIX), json.dumps(INCEPTION_OPS)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
