@@ -73,6 +73,11 @@ class BenchmarkConfig(_Strict):
     def is_live(self) -> bool:
         return self.name == "nasbench101-live"
 
+    @property
+    def live_settings(self) -> LiveConfig:
+        """``live``, or the paper's pipeline when it is not given."""
+        return self.live or LiveConfig()
+
     @model_validator(mode="after")
     def _data_present(self):
         if self.name in ("nasbench101", "nasbench101-live"):

@@ -30,7 +30,7 @@ from benchmark.space import ModelSpec
 from benchmark.space.constants import MAX_EDGES
 from optimizers import Result, Trial
 
-from .config import Experiment, LiveConfig
+from .config import Experiment
 from .results import encode_run
 from .runner import RunSpec, make_optimizer, run_facts
 from .simulator import MAX_FREE_EVALUATIONS, Events, SimulationError
@@ -69,7 +69,7 @@ def run_live(experiment: Experiment, todo: list[RunSpec], output: Path,
     from .trainer_actor import TrainerActor
 
     keras()  # no trainer installed: one clear line here, not a failure in every actor
-    execution, live = experiment.execution, experiment.benchmark.live or LiveConfig()
+    execution, live = experiment.execution, experiment.benchmark.live_settings
     start_ray(execution.address, execution.cpus, output)
     import ray
 
@@ -109,7 +109,7 @@ def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict
     """One run; an optimizer or training error makes a failed run (with its traceback)."""
     started = time.perf_counter()
     bench, budget = experiment.benchmark, experiment.budget
-    epochs = (bench.live or LiveConfig()).epochs
+    epochs = bench.live_settings.epochs
     encoding = get_encoding(bench.encoding)
     opt_seq, train_seq = np.random.SeedSequence(run.seed).spawn(2)
     optimizer = None

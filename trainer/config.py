@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from benchmark.space.constants import (NUM_LABELS, NUM_MODULES_PER_STACK, NUM_STACKS,
                                        STEM_FILTER_SIZE)
 
+#: Kinds of device a run can be placed on (``TrainConfig.device``).
+DEVICE_KINDS = ("cpu", "gpu", "tpu")
+
 #: Images of each split in the original pipeline (train = batches 1-4, valid = batch 5).
 TRAIN_IMAGES = 40_000
 EVAL_IMAGES = 10_000
@@ -56,7 +59,7 @@ class TrainConfig:
                      "batch_size", "max_attempts", "steps_per_execution"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
-        if self.device not in (None, "cpu", "gpu", "tpu"):
+        if self.device is not None and self.device not in DEVICE_KINDS:
             raise ValueError(f"TrainConfig.device must be cpu, gpu or tpu, got {self.device!r}")
         if not self.evaluations or list(self.evaluations) != sorted(self.evaluations) \
                 or self.evaluations[-1] != 1.0 or self.evaluations[0] <= 0:

@@ -50,17 +50,17 @@ def jit_compile(config: TrainConfig) -> bool:
     keras = _keras()
     if (config.xla and config.data_parallel and config.device != "tpu"
             and keras.backend.backend() == "tensorflow"):
-        log.warning("XLA is off for data parallel training with TensorFlow's MirroredStrategy")
+        log.info("XLA is off for data parallel training with TensorFlow's MirroredStrategy")
         return False
     return config.xla
 
 
 def _check_split(config: TrainConfig, n: int, kind: str | None) -> None:
+    devices = f"{kind} devices" if kind else "devices"
     if n < 1:
-        raise ValueError(f"no {kind or 'default'} devices for data parallel training")
+        raise ValueError(f"no {devices} for data parallel training")
     if config.batch_size % n:
-        raise ValueError(f"batch size {config.batch_size} does not split over {n} "
-                         f"{kind or ''} devices".replace("  ", " "))
+        raise ValueError(f"batch size {config.batch_size} does not split over {n} {devices}")
 
 
 def _tf_strategy(kind: str | None):

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import operator
 import os
-
 from collections.abc import Sequence
 
 import numpy as np

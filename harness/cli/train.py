@@ -66,7 +66,9 @@ def _config_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-xla", action="store_true", help="do not compile with XLA")
     p.add_argument("--steps-per-execution", type=int, default=1,
                    help="training steps per compiled call (default 1)")
-    p.add_argument("--device", choices=("cpu", "gpu", "tpu"),
+    from trainer.config import DEVICE_KINDS
+
+    p.add_argument("--device", choices=DEVICE_KINDS,
                    help="train on this kind of device (default: the backend's choice)")
     p.add_argument("--data-parallel", action="store_true",
                    help="split each batch over every device of that kind (JAX: Keras "
