@@ -21,7 +21,7 @@ $(VENV)/.all: pyproject.toml $(VENV)/.test
 	$(BIN)/pip install -q -e '.[all]'
 	touch $@
 
-demo: $(VENV)/.core   ## the demo experiment on the embedded synthetic table, ending in a regret plot
+demo: $(VENV)/.core   ## the demo experiment on the embedded surrogate table, ending in a regret plot
 	$(BIN)/nasbench run experiments/demo.yaml
 
 test: $(VENV)/.test   ## the whole test suite

@@ -43,12 +43,13 @@ class NASBench:
         return self
 
     @classmethod
-    def synthetic(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> "NASBench":
-        """The embedded synthetic table (built once, ~20 s, then cached).  ``seed`` selects the
-        table; ``rng`` seeds the repeat sampling of this instance."""
-        from .data.synthetic import synthetic_store
+    def surrogate(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> "NASBench":
+        """The embedded table: a surrogate fitted to real NAS-Bench-101 cells, every cell of the
+        space (built from the shipped fit once, ~20 s, then cached).  ``seed`` selects the
+        table's draw of runs; ``rng`` seeds the repeat sampling of this instance."""
+        from .surrogate import surrogate_store
 
-        return cls.from_store(open_store(synthetic_store(seed)), rng)
+        return cls.from_store(open_store(surrogate_store(seed)), rng)
 
     def _init_store(self, store: Store, seed: int | np.random.Generator | None) -> None:
         self.store = store
@@ -71,8 +72,13 @@ class NASBench:
 
     # ---- identity -----------------------------------------------------------------------------
     @property
-    def is_synthetic(self) -> bool:
-        return self.store.synthetic
+    def is_surrogate(self) -> bool:
+        return self.store.surrogate
+
+    @property
+    def label(self) -> str:
+        """"NAS-Bench-101", or the surrogate's label ("surrogate fitted to N real cells, ...")."""
+        return self.store.label
 
     @property
     def path(self) -> Path:
@@ -82,8 +88,8 @@ class NASBench:
         return len(self.store)
 
     def __repr__(self) -> str:
-        kind = "synthetic" if self.is_synthetic else "NAS-Bench-101"
-        return f"NASBench({str(self.path)!r}, {kind}, {len(self)} cells, budgets {self.budgets})"
+        return (f"NASBench({str(self.path)!r}, {self.label}, {len(self)} cells, "
+                f"budgets {self.budgets})")
 
     # ---- optima ---------------------------------------------------------------------------------
     @property

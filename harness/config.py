@@ -59,10 +59,10 @@ class LiveConfig(_Strict):
 
 
 class BenchmarkConfig(_Strict):
-    name: Literal["synthetic", "nasbench101", "nasbench101-live"] = "synthetic"
+    name: Literal["surrogate", "nasbench101", "nasbench101-live"] = "surrogate"
     data: str | None = Field(None, description="store directory or .tfrecord (nasbench101); "
                              "CIFAR-10 tarball or folder (nasbench101-live)")
-    table_seed: int = Field(0, ge=0, description="which synthetic table")
+    table_seed: int = Field(0, ge=0, description="which draw of the surrogate table")
     encoding: Literal["A", "B", "C"] = "A"
     repeat: Literal["sample", "mean", 0, 1, 2] = "sample"
     cost: Literal["one", "sum"] = "one"
@@ -88,7 +88,7 @@ class BenchmarkConfig(_Strict):
             if not Path(self.data).expanduser().exists():
                 raise ValueError(f"data file {self.data!r} does not exist")
         elif self.data is not None:
-            raise ValueError("'data' is only for nasbench101 (the synthetic table is built in)")
+            raise ValueError("'data' is only for nasbench101 (the surrogate table is built in)")
         if self.live is not None and not self.is_live:
             raise ValueError("'live' is only for nasbench101-live")
         return self

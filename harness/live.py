@@ -125,7 +125,7 @@ def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict
         if optimizer is not None:
             optimizer.close()
     facts = run_facts(run, budget, bench, len(events), y_star_valid=0.0, y_star_test=0.0,
-                      synthetic=False, live=True)
+                      surrogate=False, live=True)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
             "wall": time.perf_counter() - started}
 

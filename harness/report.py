@@ -143,8 +143,8 @@ def _load(folder: str | Path | pd.DataFrame) -> pd.DataFrame:
 
 def _title(folder: Path, facts: list[dict], what: str) -> str:
     runs = pd.Series([f["label"] for f in facts]).value_counts()
-    synthetic = any(f.get("synthetic") for f in facts)
-    bench = ("synthetic table (not NAS-Bench-101 results)" if synthetic else
+    surrogate = next((f.get("table") for f in facts if f.get("surrogate")), None)
+    bench = (surrogate if surrogate else
              "NAS-Bench-101 trained live (regret = error, wall-clock time)"
              if any(f.get("live") for f in facts) else "NAS-Bench-101")
     encodings = sorted({f.get("encoding", "?") for f in facts})

@@ -57,7 +57,7 @@ def objective_for(bench: BenchmarkConfig):
         from benchmark import NASBench
         from benchmark.objectives import Objective
 
-        table = (NASBench.synthetic(bench.table_seed) if bench.name == "synthetic"
+        table = (NASBench.surrogate(bench.table_seed) if bench.name == "surrogate"
                  else NASBench(bench.data))
         objective = Objective(table, bench.encoding, repeat=bench.repeat, cost=bench.cost,
                               invalid=bench.invalid)
@@ -93,7 +93,7 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
             optimizer.close()
     facts = run_facts(run, budget, bench, len(events), y_star_valid=objective.y_star_valid,
                       y_star_test=objective.y_star_test,
-                      synthetic=objective.nasbench.is_synthetic)
+                      surrogate=objective.nasbench.is_surrogate, table=objective.nasbench.label)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
             "wall": time.perf_counter() - started}
 
@@ -155,7 +155,8 @@ def metadata(experiment: Experiment, start: float, walls: dict[str, float]) -> d
         data = {"path": str(Path(bench.data).expanduser().resolve()), "live": True}
     else:
         objective = objective_for(bench)
-        data = {"path": str(objective.nasbench.path), "synthetic": objective.nasbench.is_synthetic,
+        data = {"path": str(objective.nasbench.path), "surrogate": objective.nasbench.is_surrogate,
+                "label": objective.nasbench.label,
                 "source": objective.nasbench.manifest.get("source")}
     return {"python": sys.version.split()[0], "platform": platform.platform(),
             "host": socket.gethostname(), "packages": packages, "git_commit": _git_commit(),

@@ -2,7 +2,7 @@
 
 The official file cannot be downloaded here, so the script writes one of the same size and
 format itself: every real cell from the enumeration x 4 budgets x 3 repeats (5,083,488 records)
-with values from the synthetic table.
+with values from the surrogate table.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from .common import QUICK, per_call, row, timed
 
 
 def write_full_file(path: Path, limit: int | None = None) -> int:
-    nb = NASBench.synthetic()
+    nb = NASBench.surrogate()
     a = {k: nb.array(k) for k in ("hashes", "matrices", "labels", "num_vertices",
                                   "trainable_parameters")}
     runs = {k: nb.array(k) for k in RUN_FIELDS}

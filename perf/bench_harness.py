@@ -53,7 +53,7 @@ def ray_startup() -> float:
 
 
 def main() -> None:
-    objective = Objective(NASBench.synthetic(), "A")
+    objective = Objective(NASBench.surrogate(), "A")
     print("simulated evaluations per second, 1 worker, 1e7 s, one core")
     for name in ("random_search", "regularized_evolution"):
         rate = simulated_rate(objective, name)

@@ -54,8 +54,8 @@ def evaluations_per_second(objective: Objective, name: str, seconds: float = 3.0
 
 def main() -> None:
     warnings.filterwarnings("ignore")
-    objective = Objective(NASBench.synthetic(), "A")
-    print("ask+tell overhead per optimizer [ms] (synthetic table, encoding A)")
+    objective = Objective(NASBench.surrogate(), "A")
+    print("ask+tell overhead per optimizer [ms] (surrogate table, encoding A)")
     for name in NAMES:
         after = [100] if QUICK and name in ("smac", "bohb", "tpe") else [100, 1000]
         figures = ", ".join(f"after {n}: {ask_overhead(objective, name, n):.3f}" for n in after)

@@ -44,10 +44,10 @@ def store_dir(tmp_path_factory, cells):
 
 
 @pytest.fixture(scope="session")
-def synthetic(cells):
+def surrogate(cells):
     from benchmark import NASBench
 
-    return NASBench.synthetic(0, rng=0)
+    return NASBench.surrogate(0, rng=0)
 
 
 def official_tarball(path: Path, cifar, per_batch: int, test_images: int) -> Path:

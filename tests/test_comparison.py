@@ -1,12 +1,15 @@
-"""Optimizers find the structure of the synthetic table: a statistical check, not a coin flip."""
+"""Optimizers find the structure of the surrogate table: a statistical check, not a coin flip.
+
+The paper's finding that regularized evolution beats random search holds on the surrogate at 3e6
+simulated seconds over 20 seeds.  BOHB over random search does not show at horizons a test can
+afford (BOHB costs ~40 s of wall time per 3e5-second run on 2 cores): median final test regret
+BOHB / RS 0.00732 / 0.00755 at 2e5 s over 40 seeds (one-sided Mann-Whitney p = 0.07), 0.00665 /
+0.00643 at 3e5 s over 30 seeds (p = 0.19).  In the paper BOHB pulls ahead from ~1e6 s on; a test
+at that horizon (~20 min) is left to a measurement first.
+"""
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
-
 import numpy as np
-import pytest
 from scipy.stats import mannwhitneyu
 
 from benchmark.objectives import Objective
@@ -34,31 +37,11 @@ def final_regrets(objective, name, seeds, time_budget):
     return np.array([final_regret(objective, name, time_budget, s) for s in seeds])
 
 
-def _synthetic_regret(name: str, time_budget: float, seed: int) -> float:
-    """final_regret in a worker process (the synthetic table comes from the cache)."""
-    from benchmark import NASBench
-
-    return final_regret(Objective(NASBench.synthetic(0), "A"), name, time_budget, seed)
-
-
-def test_regularized_evolution_beats_random_search_over_20_seeds(synthetic):
+def test_regularized_evolution_beats_random_search_over_20_seeds(surrogate):
     """At 3e6 simulated seconds (~1,500 evaluations at 108 epochs); one-sided Mann-Whitney."""
-    objective = Objective(synthetic, "A")
+    objective = Objective(surrogate, "A")
     seeds = range(20)
     rs = final_regrets(objective, "random_search", seeds, 3e6)
     re = final_regrets(objective, "regularized_evolution", seeds, 3e6)
     assert np.median(re) < np.median(rs) - 0.002, (np.median(re), np.median(rs))  # a margin
     assert mannwhitneyu(re, rs, alternative="less").pvalue < 0.05
-
-
-@pytest.mark.slow
-def test_bohb_beats_random_search_over_20_seeds(synthetic):
-    """At 3e5 simulated seconds (BOHB's KDE costs ~25 s of wall time per run here): low budgets
-    carry the real table's rank signal (test_synthetic), and BOHB uses it."""
-    objective = Objective(synthetic, "A")
-    seeds = range(20)
-    rs = final_regrets(objective, "random_search", seeds, 3e5)
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        bohb = np.array(list(pool.map(partial(_synthetic_regret, "bohb", 3e5), seeds)))
-    assert np.median(bohb) < np.median(rs) - 0.002, (np.median(bohb), np.median(rs))
-    assert mannwhitneyu(bohb, rs, alternative="less").pvalue < 0.01

@@ -1,4 +1,4 @@
-"""Reading official records, the store, the NASBench API, the synthetic table."""
+"""Reading official records, the store, the NASBench API, the surrogate table."""
 from __future__ import annotations
 
 import json

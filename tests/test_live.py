@@ -113,7 +113,7 @@ def test_live_bad_input_is_one_line(tmp_path):
     proc = _run(_experiment(tmp_path, junk, **{"epochs: [1, 2]": "epochs: [2, 1]"}), timeout=120)
     assert proc.returncode == 2 and "epochs must rise" in proc.stderr
     assert proc.stderr.count("\n") == 1
-    proc = _run(_experiment(tmp_path, junk, **{"name: nasbench101-live": "name: synthetic",
+    proc = _run(_experiment(tmp_path, junk, **{"name: nasbench101-live": "name: surrogate",
                                                f"data: {junk}": ""}), timeout=120)
     assert proc.returncode == 2 and "'live' is only for nasbench101-live" in proc.stderr
 
@@ -148,14 +148,14 @@ def test_shipped_live_experiment_validates(tmp_path):
 
 
 @pytest.mark.parametrize("encoding", ["A", "B", "C"])
-def test_live_cells_are_the_tables_cells(synthetic, encoding):
+def test_live_cells_are_the_tables_cells(surrogate, encoding):
     """A configuration trains the cell the table would look up (same hash), and is invalid
-    exactly when the table's objective says so (the synthetic table holds every cell)."""
+    exactly when the table's objective says so (the surrogate table holds every cell)."""
     from benchmark.objectives import Objective
     from harness.live import cell_of
     from optimizers import get_optimizer
 
-    objective = Objective(synthetic, encoding)
+    objective = Objective(surrogate, encoding)
     opt = get_optimizer("random_search")(objective.config_space(seed=0), [108],
                                          np.random.default_rng(0))
     rng = np.random.default_rng(0)

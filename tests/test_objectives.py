@@ -42,19 +42,19 @@ def test_inception_cell_in_every_encoding(store_dir):
     assert not np.array_equal(spec_a.original_matrix, spec_b.original_matrix)
 
 
-def test_valid_fractions_on_the_synthetic_table(synthetic):
+def test_valid_fractions_on_the_surrogate_table(surrogate):
     expected = {"A": 0.274, "B": 0.781, "C": 0.433}
     for enc, fraction in expected.items():
-        objective = Objective(synthetic, enc)
+        objective = Objective(surrogate, enc)
         configs = objective.config_space(seed=7).sample_configuration(20_000)
         rng = np.random.default_rng(0)
         valid = np.mean([not objective.evaluate(dict(c), 108, rng).invalid for c in configs])
         assert abs(valid - fraction) < 0.015, (enc, valid)
 
 
-def test_round_trips_and_invalid_flags(synthetic):
+def test_round_trips_and_invalid_flags(surrogate):
     for enc in "ABC":
-        objective = Objective(synthetic, enc)
+        objective = Objective(surrogate, enc)
         encoding = objective.encoding
         rng = np.random.default_rng(1)
         for config in objective.config_space(seed=3).sample_configuration(400):
@@ -70,12 +70,12 @@ def test_round_trips_and_invalid_flags(synthetic):
 
 
 @pytest.mark.parametrize("name", ["A", "B"])
-def test_fast_path_agrees_with_the_checked_path(synthetic, name):
+def test_fast_path_agrees_with_the_checked_path(surrogate, name):
     """Plain configurations take Encoding.fast_raw; any other form takes check + raw_mask."""
     from optimizers.space import SpaceSampler
 
     enc = get_encoding(name)
-    objective = Objective(synthetic, enc)
+    objective = Objective(surrogate, enc)
     for config in SpaceSampler(enc.config_space()).sample_many(np.random.default_rng(0), 300):
         fast = enc.fast_raw(config)
         assert fast is not None and fast[0] == enc.raw_mask(config)
@@ -88,29 +88,29 @@ def test_fast_path_agrees_with_the_checked_path(synthetic, name):
         objective.row(config)
 
 
-def test_policies(synthetic):
-    config = dict(Objective(synthetic, "A").config_space(seed=0).get_default_configuration())
+def test_policies(surrogate):
+    config = dict(Objective(surrogate, "A").config_space(seed=0).get_default_configuration())
     config.update({**INCEPTION_OPS5, **{f"edge_{i}": int(i in INCEPTION_EDGES) for i in range(21)}})
-    row = synthetic.row_of_hash(INCEPTION_HASH)
-    times = synthetic.metric("final_training_time", 12)[row].astype(np.float64)
-    vals = synthetic.metric("final_validation_accuracy", 12)[row].astype(np.float64)
-    fixed = Objective(synthetic, "A", repeat=2).evaluate(config, 12)
+    row = surrogate.row_of_hash(INCEPTION_HASH)
+    times = surrogate.metric("final_training_time", 12)[row].astype(np.float64)
+    vals = surrogate.metric("final_validation_accuracy", 12)[row].astype(np.float64)
+    fixed = Objective(surrogate, "A", repeat=2).evaluate(config, 12)
     assert fixed.cost == times[2] and fixed.validation_error == 1 - vals[2]
-    summed = Objective(synthetic, "A", repeat=0, cost="sum").evaluate(config, 12)
+    summed = Objective(surrogate, "A", repeat=0, cost="sum").evaluate(config, 12)
     assert summed.cost == times.sum()
-    mean = Objective(synthetic, "A", repeat="mean").evaluate(config, 12)
+    mean = Objective(surrogate, "A", repeat="mean").evaluate(config, 12)
     assert mean.validation_error == 1 - vals.sum() / 3
-    sampled = Objective(synthetic, "A")
+    sampled = Objective(surrogate, "A")
     draws = [sampled.evaluate(config, 12, np.random.default_rng(s)).repeat for s in range(30)]
     assert set(draws) == {0, 1, 2}
     a = [sampled.evaluate(config, 12, np.random.default_rng(5)).validation_error for _ in range(2)]
     assert a[0] == a[1]
-    assert sampled.y_star_test == 1 - synthetic.best_mean_test_accuracy
+    assert sampled.y_star_test == 1 - surrogate.best_mean_test_accuracy
     assert sampled.test_regret(sampled.y_star_test) == 0
 
 
-def test_fidelity_space(synthetic):
-    fs = Objective(synthetic, "A").fidelity_space()
+def test_fidelity_space(surrogate):
+    fs = Objective(surrogate, "A").fidelity_space()
     hp = fs["budget"]
     assert list(hp.sequence) == [4, 12, 36, 108] and hp.default_value == 108
 
@@ -133,8 +133,8 @@ def test_only108_store_rejects_other_budgets(store_dir):
     ("C", {"num_edges": 10}, "num_edges = 10"),
     ("C", {"edge_4": 1.5}, "edge_4 = 1.5"),
 ])
-def test_bad_configurations_name_the_offender(synthetic, enc, change, words):
-    objective = Objective(synthetic, enc)
+def test_bad_configurations_name_the_offender(surrogate, enc, change, words):
+    objective = Objective(surrogate, enc)
     config = dict(objective.config_space(seed=0).sample_configuration())
     config.update(change)
     with pytest.raises(ConfigError) as info:
@@ -142,8 +142,8 @@ def test_bad_configurations_name_the_offender(synthetic, enc, change, words):
     assert words in str(info.value)
 
 
-def test_missing_hyperparameter_and_bad_budget(synthetic):
-    objective = Objective(synthetic, "A")
+def test_missing_hyperparameter_and_bad_budget(surrogate):
+    objective = Objective(surrogate, "A")
     config = dict(objective.config_space(seed=0).sample_configuration())
     del config["edge_0"]
     with pytest.raises(ConfigError, match="missing hyperparameter 'edge_0'"):
@@ -151,17 +151,17 @@ def test_missing_hyperparameter_and_bad_budget(synthetic):
     with pytest.raises(ValueError, match="budget 50"):
         objective.evaluate(dict(objective.config_space(seed=0).sample_configuration()), 50)
     with pytest.raises(ValueError, match="unknown encoding"):
-        Objective(synthetic, "D")
+        Objective(surrogate, "D")
 
 
-def test_mask_arrays_are_cached_per_numbering(synthetic, tmp_path, monkeypatch, caplog):
+def test_mask_arrays_are_cached_per_numbering(surrogate, tmp_path, monkeypatch, caplog):
     """The per-mask look-up is computed once per graph numbering and then read back equal; an
     unreadable cache file is ignored with a warning and replaced."""
     import benchmark.space.enumeration as enumeration
     from benchmark.objectives import lookup
 
     monkeypatch.setattr(enumeration, "cache_path", lambda: tmp_path / "cells.npz")
-    offset, ids = synthetic.array("graph_offset"), synthetic.array("graph_id")
+    offset, ids = surrogate.array("graph_offset"), surrogate.array("graph_id")
     built = lookup.mask_arrays(offset, ids)
     first = lookup.cached_mask_arrays(offset, ids, "numbering-a")
     (cached,) = tmp_path.glob("raw-index-*.npz")

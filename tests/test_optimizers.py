@@ -14,8 +14,8 @@ ALL = ["random_search", "regularized_evolution", "hyperband", "bohb", "smac", "t
 
 
 @pytest.fixture(scope="module")
-def objective(synthetic):
-    return Objective(synthetic, "A")
+def objective(surrogate):
+    return Objective(surrogate, "A")
 
 
 def drive(objective, name, seed, steps, **params):
@@ -169,8 +169,8 @@ def test_bad_hyperparameters_are_one_clear_error(objective, name, params, words)
     assert words in str(info.value) and name in str(info.value)
 
 
-def test_categorical_only_optimizers_refuse_encoding_c(synthetic):
-    space = Objective(synthetic, "C").config_space()
+def test_categorical_only_optimizers_refuse_encoding_c(surrogate):
+    space = Objective(surrogate, "C").config_space()
     for name in ("regularized_evolution", "reinforce"):
         with pytest.raises(ValueError, match="categorical"):
             get_optimizer(name)(space, [108], 0)

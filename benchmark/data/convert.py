@@ -92,7 +92,7 @@ def convert(src: str | os.PathLike, out: str | os.PathLike | None = None,
              "trainable_parameters": params[present]}
     runs = {name: values[k][np.ix_(present, used)] for k, name in enumerate(RUN_FIELDS)}
     runs["total_time"] = total_time[np.ix_(present, used)]
-    meta = {"synthetic": False, "num_records": index + 1,
+    meta = {"num_records": index + 1,
             "source": {"name": src.name, "size": reader.size, "sha256": reader.sha256}}
     log.info("%s: %d records, %d cells, budgets %s", src, index + 1, present.size,
              [BUDGETS[u] for u in used])

@@ -109,8 +109,14 @@ class Store:
         return list(self.manifest["budgets"])
 
     @property
-    def synthetic(self) -> bool:
-        return bool(self.manifest.get("synthetic", False))
+    def surrogate(self) -> bool:
+        """True for the embedded table drawn from the fitted surrogate."""
+        return bool(self.manifest.get("surrogate", False))
+
+    @property
+    def label(self) -> str:
+        """What outputs call this table: the surrogate's label, or "NAS-Bench-101"."""
+        return str(self.manifest.get("label") or "NAS-Bench-101")
 
     def __len__(self) -> int:
         return int(self.manifest["num_cells"])

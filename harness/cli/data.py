@@ -40,29 +40,29 @@ def register(groups: argparse._SubParsersAction) -> None:
     f.set_defaults(func=cmd_cifar10)
 
     i = sub.add_parser("info", help="summary of a store", **examples(
-        "nasbench data info ~/nb101/nasbench_only108.store", "nasbench data info synthetic"))
-    i.add_argument("store", nargs="?", default="synthetic",
-                   help="store directory, .tfrecord, or 'synthetic' (default)")
+        "nasbench data info ~/nb101/nasbench_only108.store", "nasbench data info surrogate"))
+    i.add_argument("store", nargs="?", default="surrogate",
+                   help="store directory, .tfrecord, or 'surrogate' (the embedded table, default)")
     i.set_defaults(func=cmd_info)
 
     q = sub.add_parser("query", help="metrics of one cell as JSON", **examples(
-        "nasbench data query --hash 28cfc7874f6d200472e1a9dcd8650aa0 --data synthetic",
+        "nasbench data query --hash 28cfc7874f6d200472e1a9dcd8650aa0 --data surrogate",
         "nasbench data query --matrix '[[0,1],[0,0]]' --ops input,output --epochs 12"))
     key = q.add_mutually_exclusive_group(required=True)
     key.add_argument("--hash", help="module hash")
     key.add_argument("--matrix", help="adjacency as JSON (with --ops)")
     q.add_argument("--ops", help="comma-joined ops, with input and output")
     q.add_argument("--epochs", type=int, help="budget (default: every budget of the store)")
-    q.add_argument("--data", default="synthetic", help="store, .tfrecord or 'synthetic'")
+    q.add_argument("--data", default="surrogate", help="store, .tfrecord or 'surrogate'")
     q.set_defaults(func=cmd_query)
 
 
 def open_table(name: str):
-    """``synthetic`` or a path to a store / official file."""
+    """``surrogate`` (the embedded table) or a path to a store / official file."""
     from benchmark import NASBench
 
-    if name == "synthetic":
-        return NASBench.synthetic()
+    if name == "surrogate":
+        return NASBench.surrogate()
     return NASBench(name)
 
 
@@ -96,7 +96,7 @@ def cmd_cifar10(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     nb = open_table(args.store)
     m = nb.manifest
-    info = {"store": str(nb.path), "kind": "synthetic" if nb.is_synthetic else "NAS-Bench-101",
+    info = {"store": str(nb.path), "kind": nb.label,
             "cells": len(nb), "budgets": nb.budgets, "repeats": m["num_repeats"],
             "complete": m["complete"], "source": m.get("source"), **m.get("optima", {})}
     print(json.dumps(info, indent=2))
