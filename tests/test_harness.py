@@ -24,7 +24,7 @@ from .conftest import ROOT
 
 TINY = {
     "name": "tiny",
-    "benchmark": {"name": "synthetic", "encoding": "A"},
+    "benchmark": {"name": "surrogate", "encoding": "A"},
     "budget": {"time": 1.0e5, "workers": 1},
     "seeds": 2,
     "optimizers": [{"name": "random_search"}, {"name": "regularized_evolution"},
@@ -76,11 +76,12 @@ def test_bad_experiments_are_one_line_with_file_line_key(tmp_path, capsys, text,
 
 
 def test_shipped_experiments_validate():
-    for name in ("demo", "parallel"):
-        exp = load_experiment(ROOT / "experiments" / f"{name}.yaml")
-        assert len(exp.optimizers) == 7 and exp.benchmark.name == "synthetic"
-        assert 1e6 <= exp.budget.time <= 1e7
-    assert load_experiment(ROOT / "experiments" / "parallel.yaml").budget.workers == 8
+    demo, parallel = (load_experiment(ROOT / "experiments" / f"{name}.yaml")
+                      for name in ("demo", "parallel"))
+    for exp in (demo, parallel):
+        assert len(exp.optimizers) == 7 and exp.benchmark.name == "surrogate"
+    assert len(demo.seed_list) >= 3 and demo.budget.time >= 1e5   # a spread over seeds
+    assert 1e6 <= parallel.budget.time <= 1e7 and parallel.budget.workers == 8
     paper = yaml.safe_load((ROOT / "experiments" / "paper.yaml").read_text())
     assert paper["seeds"] == 500 and paper["budget"] == {"time": 1e7, "workers": 1}
     assert paper["benchmark"]["name"] == "nasbench101" and len(paper["optimizers"]) == 7
@@ -89,8 +90,8 @@ def test_shipped_experiments_validate():
 # ---- the simulator ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def objective(synthetic):
-    return Objective(synthetic, "A")
+def objective(surrogate):
+    return Objective(surrogate, "A")
 
 
 def test_simulation_with_parallel_workers(objective):
