@@ -45,7 +45,7 @@ class NASBench:
     @classmethod
     def surrogate(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> "NASBench":
         """The embedded table: a surrogate fitted to real NAS-Bench-101 cells, every cell of the
-        space (built from the shipped fit once, ~20 s, then cached).  ``seed`` selects the
+        space (built from the shipped fit once, ~3 s, then cached).  ``seed`` selects the
         table's draw of runs; ``rng`` seeds the repeat sampling of this instance."""
         from .surrogate import surrogate_store
 

@@ -95,7 +95,7 @@ def generate(artifact: Artifact, seed: int = 0) -> dict[str, np.ndarray]:
 
 def surrogate_store(seed: int = 0, root: str | os.PathLike | None = None,
                     artifact_path: str | os.PathLike = ARTIFACT_PATH) -> Path:
-    """Path of the surrogate table for ``seed``, built from the artifact on first use (~20 s)
+    """Path of the surrogate table for ``seed``, built from the artifact on first use (~3 s)
     and cached under ``root`` (default: the user cache dir, ``$NASBENCH_CACHE_DIR``)."""
     from ..space.enumeration import cache_path
 
