@@ -16,6 +16,10 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
                       model_validator)
 
 
+#: Settings added after results folders existed, left out of the identity at their default.
+ADDED_LATER = {("benchmark", "absent"): "error"}
+
+
 class ExperimentError(ValueError):
     """A bad experiment file (one line naming file, line and key)."""
 
@@ -67,6 +71,9 @@ class BenchmarkConfig(_Strict):
     repeat: Literal["sample", "mean", 0, 1, 2] = "sample"
     cost: Literal["one", "sum"] = "one"
     invalid: Literal["penalty", "resample"] = "penalty"
+    absent: Literal["error", "invalid"] = Field(
+        "error", description="a valid cell a partial store lacks: an error, or treated as "
+        "invalid (with invalid: resample, runs evaluate only the store's cells)")
     live: LiveConfig | None = Field(None, description="training settings (nasbench101-live)")
 
     @property
@@ -169,6 +176,9 @@ class Experiment(_Strict):
         """Hash of what determines the results (not output, execution or report settings)."""
         core = self.model_dump(mode="json", exclude={"output", "execution", "report"})
         core["seeds"] = self.seed_list
+        for (section, key), default in ADDED_LATER.items():  # older folders keep their identity
+            if core[section].get(key) == default:
+                del core[section][key]
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
 
 

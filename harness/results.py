@@ -6,6 +6,7 @@
       experiment.yaml        the resolved experiment (what the runs were made from)
       experiment.json        its identity hash, used to decide resume vs refuse
       metadata.json          versions, git commit, data checksum, start/end, wall time per run
+      .nasbench.lock         the writer's advisory lock (who holds it: pid and host)
       runs/LABEL/seed-S.npz  one file per run (events + run facts), written atomically
       runs/LABEL/seed-S.failed.txt   the traceback of a run that raised (redone on resume)
       report/                the reporter's figures and tables
@@ -14,10 +15,15 @@ Run files hold only what the seed determines, so the same experiment gives the s
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import json
 import logging
+import os
+import socket
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +33,35 @@ import pandas as pd
 
 from benchmark.fileutil import atomic_write_bytes
 
+from .config import ExperimentError
 from .simulator import COLUMNS
 
 log = logging.getLogger(__name__)
 RUNS = "runs"
+LOCK = ".nasbench.lock"
+
+
+@contextlib.contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """Hold the output folder's writer lock, or refuse in one line if another process holds it.
+
+    An advisory ``flock``: the kernel releases it when its holder exits in any way (a crash or
+    SIGKILL included), so a lock is never stale; the file only says who held it last.
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    fd = os.open(output / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            raise ExperimentError(f"{output}: another 'nasbench run' ({holder}) is writing "
+                                  "here; wait for it to end or use another --output") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -71,6 +102,26 @@ def read_run(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         facts = json.loads(npz["facts"].tobytes().decode())
         arrays = {c: npz[c] for c in COLUMNS}
     return arrays, facts
+
+
+def incomplete(path: Path, key: RunKey) -> str | None:
+    """Why the file at ``path`` does not count as ``key``'s finished run (None: it does).
+    Every member's CRC is checked: a truncated or altered file is caught."""
+    if not path.exists():
+        return "missing"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            damaged = zf.testzip()  # reads every member to its end, checking its CRC
+        if damaged is not None:
+            return f"{damaged} fails its CRC check"
+        arrays, facts = read_run(path)
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file raises, it is redone
+        return f"unreadable ({type(exc).__name__}: {exc})"
+    if facts.get("label") != key.label or facts.get("seed") != key.seed:
+        return f"holds run {facts.get('label')!r} seed {facts.get('seed')!r}"
+    if len({len(a) for a in arrays.values()}) > 1:
+        return "columns of different lengths"
+    return None
 
 
 def run_files(folder: str | Path) -> list[Path]:

@@ -30,7 +30,7 @@ import yaml
 from benchmark.fileutil import atomic_write_text
 
 from .config import BenchmarkConfig, BudgetConfig, Experiment, ExperimentError
-from .results import RunKey, encode_run, run_files, write_run
+from .results import RunKey, encode_run, incomplete, output_lock, run_files, write_run
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def objective_for(bench: BenchmarkConfig):
         table = (NASBench.surrogate(bench.table_seed) if bench.name == "surrogate"
                  else NASBench(bench.data))
         objective = Objective(table, bench.encoding, repeat=bench.repeat, cost=bench.cost,
-                              invalid=bench.invalid)
+                              invalid=bench.invalid, absent=bench.absent)
         _OBJECTIVES[cache_key] = objective
     return objective
 
@@ -177,14 +177,35 @@ def _git_commit() -> str | None:
 
 def run_experiment(experiment: Experiment, source: Path, output: Path | None = None,
                    force: bool = False, progress: bool = True) -> tuple[int, list[str]]:
-    """Run what is not done yet; returns (runs done now, failure summaries)."""
+    """Run what is not done yet, holding the folder's lock; returns (runs done now, failure
+    summaries)."""
+    output = Path(output or experiment.output)
+    if not experiment.benchmark.is_live:
+        # fail fast on the data, before any worker starts and before the folder is marked
+        objective_for(experiment.benchmark)
+    with output_lock(output):
+        return _run_locked(experiment, source, output, force, progress)
+
+
+def _to_do(experiment: Experiment, output: Path) -> list[RunSpec]:
+    """The runs without a complete run file; a damaged one is named and redone."""
+    todo = []
+    for run in plan(experiment):
+        path = run.key.path(output)
+        why = incomplete(path, run.key)
+        if why is not None:
+            if why != "missing":
+                log.warning("redoing %s: %s", path, why)
+            todo.append(run)
+    return todo
+
+
+def _run_locked(experiment: Experiment, source: Path, output: Path, force: bool,
+                progress: bool) -> tuple[int, list[str]]:
     from tqdm import tqdm
 
-    output = Path(output or experiment.output)
     prepare_output(experiment, source, output, force)
-    if not experiment.benchmark.is_live:
-        objective_for(experiment.benchmark)  # fail fast on the data before any worker starts
-    todo = [r for r in plan(experiment) if not r.key.path(output).exists()]
+    todo = _to_do(experiment, output)
     todo.sort(key=_cost_hint, reverse=True)  # longest first: a shorter tail on few CPUs
     total = len(plan(experiment))
     start = time.time()

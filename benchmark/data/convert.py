@@ -11,11 +11,10 @@ from ..errors import DataFormatError
 from ..space.constants import BUDGETS, LABEL_OPS, NUM_REPEATS
 from ..space.enumeration import enumerate_cells
 from .records import RUN_FIELDS, RecordError, decode
-from .store import write_store
+from .store import check_store_target, write_store
 from .tfrecord import TFRecordReader
 
 log = logging.getLogger(__name__)
-
 
 
 def default_store_path(src: Path) -> Path:
@@ -32,6 +31,7 @@ def convert(src: str | os.PathLike, out: str | os.PathLike | None = None,
     out = Path(out) if out is not None else default_store_path(src)
     if not src.is_file():
         raise FileNotFoundError(f"{src}: no such file")
+    check_store_target(out, protect=src)  # before minutes of work, and again when writing
     table = enumerate_cells(progress=progress)
     num_cells = len(table)
     row_of_hash = dict(zip(table.hex_hashes(), range(num_cells)))

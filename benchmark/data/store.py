@@ -64,10 +64,36 @@ def _narrow(values: np.ndarray) -> np.ndarray:
     return as32 if bool(same.all()) else values
 
 
+def check_store_target(out: Path, protect: Path | None = None) -> None:
+    """Refuse an ``out`` that writing a store there would destroy: anything but a missing path,
+    an empty folder or a store this tool wrote (its manifest says so).  ``protect`` (the source
+    being converted) may not be ``out`` nor lie inside it."""
+    out = Path(out)
+    if protect is not None:
+        src, target = Path(protect).resolve(), out.resolve()
+        if src == target or target in src.parents:
+            raise StoreError(f"{out}: holds the source {protect}; give the store another folder")
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir() or out.is_symlink():
+        raise StoreError(f"{out}: exists and is not a folder; give a new or empty folder")
+    if not any(out.iterdir()):
+        return
+    try:
+        manifest = json.loads((out / MANIFEST).read_text())
+        ours = isinstance(manifest, dict) and manifest.get("format") == FORMAT
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        raise StoreError(f"{out}: exists and is not a store this tool wrote (no {FORMAT} "
+                         f"{MANIFEST}); nothing was changed; give a new or empty folder")
+
+
 def write_store(out: Path, cells: dict[str, np.ndarray], runs: dict[str, np.ndarray],
                 budgets: list[int], lookup: CellTable, meta: dict[str, Any]) -> Path:
     """Write a store atomically.  ``cells``/``runs`` are in hash order; ``lookup`` maps graphs to
     enumeration rows, which are remapped here to this store's rows."""
+    check_store_target(out)
     hashes = cells["hashes"]
     num = int(hashes.shape[0])
     complete = num == NUM_CELLS
@@ -129,6 +155,47 @@ class Store:
                                  f"{MANIFEST}; convert the source again")
 
 
+def _check_manifest(manifest: dict[str, Any], mpath: Path) -> None:
+    """Keys, types and shapes the store's readers rely on; one ``StoreError`` naming the key."""
+    def bad(key: str, want: str) -> StoreError:
+        return StoreError(f"{mpath}: {key} must be {want}, got {manifest.get(key, '(missing)')!r}"
+                          [:300])
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    num = manifest.get("num_cells")
+    if not is_int(num) or num < 1:
+        raise bad("num_cells", "a positive integer")
+    budgets = manifest.get("budgets")
+    if (not isinstance(budgets, list) or not budgets or any(b not in BUDGETS for b in budgets)
+            or sorted(set(budgets)) != budgets):
+        raise bad("budgets", f"a rising list drawn from {list(BUDGETS)}")
+    if manifest.get("num_repeats") != NUM_REPEATS:
+        raise bad("num_repeats", str(NUM_REPEATS))
+    if not isinstance(manifest.get("complete"), bool):
+        raise bad("complete", "true or false")
+    if not isinstance(manifest.get("optima", {}), dict):
+        raise bad("optima", "a mapping")
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise bad("files", "a mapping of array names")
+    runs_shape = [num, len(budgets), NUM_REPEATS]
+    for name in (*CELL_ARRAYS, *RUN_ARRAYS, *LOOKUP_ARRAYS):
+        info = files.get(name)
+        if not (isinstance(info, dict) and isinstance(info.get("dtype"), str)
+                and isinstance(info.get("sha256"), str) and isinstance(info.get("shape"), list)
+                and all(is_int(n) and n >= 0 for n in info["shape"])):
+            raise StoreError(f"{mpath}: files.{name} must give dtype, shape and sha256 of "
+                             f"{name}.npy, got {info!r}"[:300])
+        if name in RUN_ARRAYS and info["shape"] != runs_shape:
+            raise StoreError(f"{mpath}: {name}.npy: shape {info['shape']} does not fit "
+                             f"num_cells, budgets and num_repeats ({runs_shape})")
+        if name in CELL_ARRAYS and info["shape"][:1] != [num]:
+            raise StoreError(f"{mpath}: {name}.npy: shape {info['shape']} does not fit "
+                             f"num_cells ({num})")
+
+
 def open_store(path: str | Path, verify: bool = False) -> Store:
     """Open a converted store; one clear ``StoreError`` for anything that does not fit."""
     path = Path(path)
@@ -145,18 +212,17 @@ def open_store(path: str | Path, verify: bool = False) -> Store:
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise StoreError(f"{mpath}: schema version {manifest.get('schema_version')!r}, this "
                          f"version reads {SCHEMA_VERSION}; convert the source again")
+    _check_manifest(manifest, mpath)
     arrays = {}
     for name in (*CELL_ARRAYS, *RUN_ARRAYS, *LOOKUP_ARRAYS):
-        info = manifest.get("files", {}).get(name)
+        info = manifest["files"][name]
         fpath = path / f"{name}.npy"
-        if info is None:
-            raise StoreError(f"{mpath}: no entry for {name}.npy")
         try:
             arr = np.load(fpath, mmap_mode="r")
         except FileNotFoundError:
             raise StoreError(f"{fpath}: missing from the store") from None
-        except ValueError as exc:
-            raise StoreError(f"{fpath}: unreadable array ({exc})") from None
+        except (ValueError, EOFError, OSError) as exc:
+            raise StoreError(f"{fpath}: unreadable array ({exc or 'empty file'})") from None
         if list(arr.shape) != info["shape"] or str(arr.dtype) != info["dtype"]:
             raise StoreError(f"{fpath}: shape {arr.shape}/{arr.dtype} does not match {MANIFEST} "
                              f"({tuple(info['shape'])}/{info['dtype']})")
@@ -168,4 +234,4 @@ def open_store(path: str | Path, verify: bool = False) -> Store:
 
 
 __all__ = ["BUDGETS", "CELL_ARRAYS", "FORMAT", "LOOKUP_ARRAYS", "MANIFEST", "RUN_ARRAYS",
-           "SCHEMA_VERSION", "Store", "open_store", "optima", "write_store"]
+           "SCHEMA_VERSION", "Store", "check_store_target", "open_store", "optima", "write_store"]

@@ -26,6 +26,7 @@ BIT_OF = {xy: k for k, xy in enumerate(SLOTS)}
 _LABEL = dict(OP_LABELS)                     # op name -> hash label
 log = logging.getLogger(__name__)
 _CACHE_VERSION = 1
+INVALID, ABSENT = -1, -2   # what RawCellIndex.row returns besides a store row
 
 
 def mask_arrays(graph_offset: np.ndarray, graph_id: np.ndarray) -> dict[str, np.ndarray]:
@@ -105,10 +106,12 @@ class RawCellIndex:
         self._weight_lists = [w.tolist() for w in arrays["weights"]]
 
     def row(self, mask: int, interior_ops: Sequence[str]) -> int:
-        """Store row of a raw cell (the ops of vertices 1..5); -1 if invalid."""
+        """Store row of a raw cell (the ops of vertices 1..5); INVALID (-1) if the cell is
+        invalid, ABSENT (-2) if it is valid but this (partial) store does not hold it."""
         graph = int(self._graph[mask])
         if graph < 0:
-            return -1
+            return INVALID
         labels = map(_LABEL.__getitem__, interior_ops)
         code = sum(map(operator.mul, labels, self._weight_lists[self._keep[mask]]))
-        return int(self._cell_of[graph, code])
+        row = int(self._cell_of[graph, code])
+        return row if row >= 0 else ABSENT

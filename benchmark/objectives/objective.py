@@ -8,13 +8,15 @@ import ConfigSpace as CS
 import numpy as np
 
 from ..api import NASBench
+from ..errors import CellNotInStoreError
 from .encodings import OP_NAMES, Encoding, get_encoding
-from .lookup import RawCellIndex
+from .lookup import ABSENT, RawCellIndex
 
 
 RepeatPolicy = Literal["sample", "mean", 0, 1, 2]
 CostPolicy = Literal["one", "sum"]
 InvalidPolicy = Literal["penalty", "resample"]
+AbsentPolicy = Literal["error", "invalid"]
 
 
 #: Repeat indices drawn from a Generator at a time under the 'sample' policy.
@@ -47,11 +49,14 @@ class Objective:
     a fixed run 0/1/2.  ``cost``: ``'one'`` run's training time (nas_benchmarks) or the ``'sum'``
     of the 3 runs (HPOBench).  ``invalid``: ``'penalty'`` (loss 1 at cost 0, recorded, as the
     paper) or ``'resample'`` (the harness tells the optimizer but records nothing).
+    ``absent``: what a valid cell that a partial store lacks is: an ``'error'``
+    (:class:`CellNotInStoreError` naming it and the store), or ``'invalid'`` (with ``invalid=
+    'resample'`` the runs then evaluate only the store's cells).
     """
 
     def __init__(self, nasbench: NASBench, encoding: str | Encoding = "A", *,
                  repeat: RepeatPolicy = "sample", cost: CostPolicy = "one",
-                 invalid: InvalidPolicy = "penalty"):
+                 invalid: InvalidPolicy = "penalty", absent: AbsentPolicy = "error"):
         self.nasbench = nasbench
         self.encoding = get_encoding(encoding) if isinstance(encoding, str) else encoding
         if repeat not in ("sample", "mean", 0, 1, 2) or isinstance(repeat, bool):
@@ -60,7 +65,10 @@ class Objective:
             raise ValueError(f"cost policy must be 'one' or 'sum', got {cost!r}")
         if invalid not in ("penalty", "resample"):
             raise ValueError(f"invalid policy must be 'penalty' or 'resample', got {invalid!r}")
+        if absent not in ("error", "invalid"):
+            raise ValueError(f"absent policy must be 'error' or 'invalid', got {absent!r}")
         self.repeat, self.cost_policy, self.invalid_policy = repeat, cost, invalid
+        self.absent_policy = absent
         self.budgets: list[int] = list(nasbench.budgets)
         self._b = {e: i for i, e in enumerate(self.budgets)}
         self._val = {e: nasbench.metric("final_validation_accuracy", e) for e in self.budgets}
@@ -98,7 +106,8 @@ class Objective:
         return cs
 
     def row(self, config: Mapping[str, Any]) -> int:
-        """Store row of a configuration's cell, -1 if it is invalid."""
+        """Store row of a configuration's cell: -1 if it is invalid, -2 if a partial store
+        lacks it (see :meth:`RawCellIndex.row`)."""
         encoding = self.encoding
         fast = encoding.fast_raw(config)
         if fast is None:
@@ -120,6 +129,11 @@ class Objective:
                              f"{self.budgets}")
         row = self.row(config)
         if row < 0:
+            if row == ABSENT and self.absent_policy == "error":
+                raise CellNotInStoreError(
+                    f"{self.nasbench.path}: cell {self.encoding.to_spec(config).hash()} is "
+                    f"valid but not in this partial store ({len(self.nasbench)} cells); set "
+                    "benchmark.absent: invalid (with invalid: resample) to evaluate only its cells")
             return self._invalid[budget]
         return self.evaluate_row(row, budget, rng)
 

@@ -9,7 +9,7 @@ from .util import examples
 
 
 def register(groups: argparse._SubParsersAction) -> None:
-    p = groups.add_parser("data", help="the table: convert, download, info, query",
+    p = groups.add_parser("data", help="the table: convert, download, info, verify, query",
                           description="NAS-Bench-101 tables and stores.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -44,6 +44,11 @@ def register(groups: argparse._SubParsersAction) -> None:
     i.add_argument("store", nargs="?", default="surrogate",
                    help="store directory, .tfrecord, or 'surrogate' (the embedded table, default)")
     i.set_defaults(func=cmd_info)
+
+    v = sub.add_parser("verify", help="re-check every array of a store against its manifest's "
+                       "SHA256", **examples("nasbench data verify ~/nb101/nasbench_only108.store"))
+    v.add_argument("store", type=Path, help="store directory")
+    v.set_defaults(func=cmd_verify)
 
     q = sub.add_parser("query", help="metrics of one cell as JSON", **examples(
         "nasbench data query --hash 28cfc7874f6d200472e1a9dcd8650aa0 --data surrogate",
@@ -100,6 +105,14 @@ def cmd_info(args: argparse.Namespace) -> int:
             "cells": len(nb), "budgets": nb.budgets, "repeats": m["num_repeats"],
             "complete": m["complete"], "source": m.get("source"), **m.get("optima", {})}
     print(json.dumps(info, indent=2))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from benchmark.data.store import open_store
+
+    store = open_store(args.store, verify=True)
+    print(f"{store.path}: {len(store.manifest['files'])} arrays match their SHA256")
     return 0
 
 

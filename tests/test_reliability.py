@@ -1,0 +1,211 @@
+"""Bad input and bad luck: nothing lost, nothing silently reused, one clear line each (#14)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from benchmark import CellNotInStoreError, NASBench, StoreError
+from benchmark.data.records import decode, encode
+from benchmark.data.tfrecord import TFRecordReader, write_records
+from benchmark.objectives import Objective
+from harness.cli import main
+from harness.results import output_lock, run_files
+
+from .conftest import NB101, ROOT, needs_shared
+from .test_harness import TINY, files, write_yaml
+
+SMALL = {**TINY, "optimizers": [{"name": "random_search"}, {"name": "regularized_evolution"}]}
+
+
+def cli(capsys, *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def one_line(err: str) -> bool:
+    """Exactly one message line on stderr, besides progress bars (their lines hold a \\r)."""
+    lines = [line for line in err.split("\n") if line and "\r" not in line]
+    return len(lines) == 1 and lines[0].startswith("nasbench: ") and "Traceback" not in err
+
+
+# ---- 1. --out never removes what this tool did not write -----------------------------------------
+
+@needs_shared
+def test_convert_out_never_removes_what_it_did_not_write(tmp_path, capsys):
+    src = tmp_path / "data" / "nasbench_only108.tfrecord"
+    src.parent.mkdir()
+    shutil.copy(NB101 / "fixture_only108.tfrecord", src)
+    mine = tmp_path / "home"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me")
+    for out, words in ((mine, "not a store this tool wrote"), (a_file, "not a folder"),
+                       (src, "holds the source"), (src.parent, "holds the source")):
+        code, err = cli(capsys, "data", "convert", str(src), "--out", str(out))
+        assert code == 2 and words in err and one_line(err), err
+    assert (mine / "thesis.tex").read_text() == "years of work"
+    assert a_file.read_text() == "keep me" and src.read_bytes() == (
+        NB101 / "fixture_only108.tfrecord").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "home", "notes.txt"]
+    assert sorted(p.name for p in src.parent.iterdir()) == ["nasbench_only108.tfrecord"]
+    # an empty folder and a store this tool wrote are fine targets (the store is replaced)
+    store = tmp_path / "store"
+    store.mkdir()
+    for _ in range(2):
+        assert cli(capsys, "data", "convert", str(src), "--out", str(store))[0] == 0
+    assert len(NASBench(store)) == 31
+
+
+# ---- 2. one writer per output folder -------------------------------------------------------------
+
+def test_a_second_writer_is_refused_and_a_dead_ones_lock_is_free(tmp_path, capsys):
+    exp = write_yaml(tmp_path / "exp.yaml", SMALL)
+    out = tmp_path / "out"
+    with output_lock(out):
+        for extra in ([], ["--force"]):
+            code, err = cli(capsys, "run", str(exp), "--output", str(out), "--no-report", *extra)
+            assert code == 2 and "another 'nasbench run'" in err and f"pid {os.getpid()}" in err
+            assert one_line(err)
+    assert run_files(out) == [] and not (out / "experiment.json").exists()
+    # a holder killed with SIGKILL leaves no stale lock
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from harness.results import output_lock\n"
+         f"with output_lock(Path({str(out)!r})):\n print('held', flush=True); time.sleep(600)"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    assert cli(capsys, "run", str(exp), "--output", str(out), "--no-report")[0] == 2
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert cli(capsys, "run", str(exp), "--output", str(out), "--no-report")[0] == 0
+    assert len(run_files(out)) == 4
+
+
+# ---- 3. resume trusts only complete run files ----------------------------------------------------
+
+def test_a_damaged_run_file_is_named_and_redone(tmp_path, capsys, caplog):
+    exp = write_yaml(tmp_path / "exp.yaml", SMALL)
+    out = tmp_path / "out"
+    assert cli(capsys, "run", str(exp), "--output", str(out), "--no-report")[0] == 0
+    reference = files(out)
+    truncated, altered, foreign = run_files(out)[:3]
+    truncated.write_bytes(truncated.read_bytes()[:-100])
+    with zipfile.ZipFile(altered) as zf:
+        member = zf.getinfo("hash.npy")
+    data = bytearray(altered.read_bytes())
+    data[member.header_offset + 30 + len(member.filename) + member.compress_size // 2] ^= 0x01
+    altered.write_bytes(bytes(data))
+    shutil.copy(run_files(out)[3], foreign)  # another run's complete file under this name
+    assert cli(capsys, "run", str(exp), "--output", str(out), "--no-report")[0] == 0
+    assert files(out) == reference
+    redone = [r.getMessage() for r in caplog.records if "redoing" in r.getMessage()]
+    assert len(redone) == 3 and any("holds run" in m for m in redone), redone
+
+
+def test_a_data_error_leaves_no_experiment_marker(tmp_path, capsys):
+    bad = tmp_path / "broken.tfrecord"
+    bad.write_bytes(b"\x00" * 64)
+    data = {**SMALL, "benchmark": {"name": "nasbench101", "data": str(bad)}}
+    out = tmp_path / "out"
+    code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--output",
+                    str(out), "--no-report")
+    assert code == 2 and "broken.tfrecord" in err and one_line(err), err
+    assert not (out / "experiment.json").exists()
+    # the corrected experiment runs in the same folder
+    assert cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", SMALL)), "--output",
+               str(out), "--no-report")[0] == 0
+
+
+# ---- 8. stores are verified, cheaply --------------------------------------------------------------
+
+@needs_shared
+def test_a_same_size_different_tfrecord_is_converted_again(tmp_path):
+    src = tmp_path / "nasbench_only108.tfrecord"
+    shutil.copy(NB101 / "fixture_only108.tfrecord", src)
+    first = NASBench(src)
+    runs = [decode(p) for p in TFRecordReader(src)]
+    values = list(runs[0].values)
+    values[-1] = 0.5  # final test accuracy of one run: same encoded size
+    runs[0] = dataclasses.replace(runs[0], values=tuple(values))
+    size = src.stat().st_size
+    write_records(src, (encode(r) for r in runs))
+    assert src.stat().st_size == size
+    second = NASBench(src)
+    assert second.manifest["source"]["sha256"] != first.manifest["source"]["sha256"]
+    row = second.row_of_hash(runs[0].module_hash)
+    assert second.runs("final_test_accuracy")[row, 0, 0] == 0.5
+
+
+@needs_shared
+@pytest.mark.parametrize("damage, words", [
+    (lambda m, d: m.pop("num_cells"), "num_cells must be a positive integer"),
+    (lambda m, d: m.update(budgets="108"), "budgets must be a rising list"),
+    (lambda m, d: m.update(budgets=[4, 108]), "does not fit num_cells, budgets"),
+    (lambda m, d: m.update(num_repeats=2), "num_repeats must be 3"),
+    (lambda m, d: m["files"].pop("labels"), "files.labels must give dtype, shape"),
+    (lambda m, d: m["files"]["hashes"].update(shape="31"), "files.hashes must give"),
+    (lambda m, d: m.update(files=[]), "files must be a mapping"),
+    (lambda m, d: (d / "cell_of.npy").write_bytes(b""), "cell_of.npy: unreadable array"),
+])
+def test_a_malformed_store_is_one_line(store_dir, tmp_path, capsys, damage, words):
+    copy = tmp_path / "copy"
+    shutil.copytree(store_dir["only108"], copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    damage(manifest, copy)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match=words):
+        NASBench(copy)
+    code, err = cli(capsys, "data", "info", str(copy))
+    assert code == 2 and one_line(err) and words.split()[0] in err
+
+
+@needs_shared
+def test_data_verify_rechecks_every_array(store_dir, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(store_dir["only108"], copy)
+    assert main(["data", "verify", str(copy)]) == 0
+    assert "arrays match their SHA256" in capsys.readouterr().out
+    arr = np.load(copy / "final_validation_accuracy.npy")
+    arr[3, 0, 1] += 0.01
+    np.save(copy / "final_validation_accuracy.npy", arr)
+    code, err = cli(capsys, "data", "verify", str(copy))
+    assert code == 2 and "final_validation_accuracy.npy: checksum" in err and one_line(err)
+
+
+# ---- 9. partial tables are explicit ---------------------------------------------------------------
+
+@needs_shared
+def test_a_cell_missing_from_a_partial_store_is_an_error_or_invalid_by_choice(store_dir):
+    nb = NASBench(store_dir["only108"])
+    strict = Objective(nb, "A")
+    lenient = Objective(nb, "A", absent="invalid")
+    space = strict.config_space(seed=1)
+    rng = np.random.default_rng(0)
+    absent = present = 0
+    for config in space.sample_configuration(200):
+        config = dict(config)
+        result = lenient.evaluate(config, 108, rng)
+        if strict.row(config) == -2:
+            absent += 1
+            with pytest.raises(CellNotInStoreError, match="not in this partial store"):
+                strict.evaluate(config, 108, rng)
+            assert result.invalid
+        else:
+            present += 1
+            assert strict.evaluate(config, 108, rng).invalid == result.invalid
+    assert absent > 20 and present > 20  # valid cells it lacks, invalid cells
+    for row in range(len(nb)):  # every cell of the store is found
+        config = strict.encoding.from_spec(nb.spec_of_row(row))
+        assert strict.row(config) == row
+    with pytest.raises(ValueError, match="absent policy"):
+        Objective(nb, "A", absent="skip")
