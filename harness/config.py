@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,13 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
+
+#: Limits on what an experiment file may ask for (each error message names its limit).
+MAX_TIME = 1e9            # simulated seconds per run (~32 years; the paper's plots end at 1e7)
+MAX_SEEDS = 100_000       # seeds per experiment
+MAX_SEED = 2**63 - 1
+MAX_YAML_NODES = 100_000  # values in the file, counted with aliases expanded
+MAX_YAML_DEPTH = 64       # levels of nesting
 
 #: Settings added after results folders existed, left out of the identity at their default.
 ADDED_LATER = {("benchmark", "absent"): "error"}
@@ -31,17 +39,19 @@ class _Strict(BaseModel):
 class LiveConfig(_Strict):
     """How ``nasbench101-live`` trains (the paper's pipeline unless changed here)."""
 
-    epochs: list[Annotated[int, Field(gt=0)]] = Field(
+    epochs: list[Annotated[int, Field(gt=0, strict=True)]] = Field(
         [4, 12, 36, 108], min_length=1, description="the budgets (fidelities), in epochs")
     tiny: bool = Field(False, description="the tiny CPU network (16 channels, 1 cell/stack)")
-    train_images: int | None = Field(None, ge=1, description="None: all 40,000")
-    eval_images: int | None = Field(None, ge=1, description="per evaluated split; None: 10,000")
+    train_images: int | None = Field(None, ge=1, strict=True, description="None: all 40,000")
+    eval_images: int | None = Field(None, ge=1, strict=True,
+                                    description="per evaluated split; None: 10,000")
     mixed_precision: bool = False
     xla: bool = True
-    steps_per_execution: int = Field(1, ge=1)
+    steps_per_execution: int = Field(1, ge=1, strict=True)
     device: Literal["cpu", "gpu", "tpu"] | None = None
     data_parallel: bool = Field(False, description="split batches over a worker's devices")
-    gpus_per_worker: float | None = Field(None, ge=0, description="None: 1 if there are GPUs")
+    gpus_per_worker: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                          description="None: 1 if there are GPUs")
 
     @field_validator("epochs")
     @classmethod
@@ -66,7 +76,8 @@ class BenchmarkConfig(_Strict):
     name: Literal["surrogate", "nasbench101", "nasbench101-live"] = "surrogate"
     data: str | None = Field(None, description="store directory or .tfrecord (nasbench101); "
                              "CIFAR-10 tarball or folder (nasbench101-live)")
-    table_seed: int = Field(0, ge=0, description="which draw of the surrogate table")
+    table_seed: int = Field(0, ge=0, le=MAX_SEED, strict=True,
+                            description="which draw of the surrogate table")
     encoding: Literal["A", "B", "C"] = "A"
     repeat: Literal["sample", "mean", 0, 1, 2] = "sample"
     cost: Literal["one", "sum"] = "one"
@@ -102,10 +113,11 @@ class BenchmarkConfig(_Strict):
 
 
 class BudgetConfig(_Strict):
-    time: float = Field(..., gt=0, description="simulated seconds per run")
-    workers: int = Field(1, ge=1, le=4096)
-    charge_optimizer_time: bool = False
-    max_evaluations: int | None = Field(None, ge=1)
+    time: float = Field(..., gt=0, le=MAX_TIME, allow_inf_nan=False,
+                        description="simulated seconds per run")
+    workers: int = Field(1, ge=1, le=4096, strict=True)
+    charge_optimizer_time: bool = Field(False, strict=True)
+    max_evaluations: int | None = Field(None, ge=1, strict=True)
     trajectory: Literal["pooled", "highest_budget"] = "pooled"
 
 
@@ -129,13 +141,13 @@ class OptimizerConfig(_Strict):
 class ExecutionConfig(_Strict):
     backend: Literal["ray", "local"] = "ray"
     address: str | None = Field(None, description="None: a local Ray; 'auto' or ray://host:port")
-    cpus: int | None = Field(None, ge=1)
-    max_retries: int = Field(2, ge=0)
+    cpus: int | None = Field(None, ge=1, strict=True)
+    max_retries: int = Field(2, ge=0, le=100, strict=True)
 
 
 class ReportConfig(_Strict):
-    enabled: bool = True
-    times: list[Annotated[float, Field(gt=0)]] | None = None
+    enabled: bool = Field(True, strict=True)
+    times: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = None
     aggregate: Literal["mean", "median", "iqm"] = "mean"
 
 
@@ -143,21 +155,25 @@ class Experiment(_Strict):
     name: str = "experiment"
     benchmark: BenchmarkConfig = BenchmarkConfig()
     budget: BudgetConfig
-    seeds: int | list[Annotated[int, Field(ge=0)]] = Field(10)
+    seeds: Annotated[int, Field(strict=True)] | list[
+        Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)]] = Field(10)
     optimizers: list[OptimizerConfig] = Field(..., min_length=1)
     execution: ExecutionConfig = ExecutionConfig()
-    output: str = "results/experiment"
+    output: str = Field("results/experiment", min_length=1)
     report: ReportConfig = ReportConfig()
 
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, v):
         if isinstance(v, int):
-            if v < 1:
-                raise ValueError("seeds must be a positive count or a list of seeds")
+            if not 1 <= v <= MAX_SEEDS:
+                raise ValueError(f"seeds must be a count from 1 to {MAX_SEEDS:,} or a list of "
+                                 f"seeds, got {v}")
             return v
         if not v or len(set(v)) != len(v):
             raise ValueError("seeds must be a non-empty list without duplicates")
+        if len(v) > MAX_SEEDS:
+            raise ValueError(f"seeds must be at most {MAX_SEEDS:,}, got {len(v):,}")
         return v
 
     @model_validator(mode="after")
@@ -183,25 +199,20 @@ class Experiment(_Strict):
 
 
 def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
-    """Read and validate an experiment file; :class:`ExperimentError` names file, line and key."""
+    """Read and validate an experiment file; :class:`ExperimentError` names file, line and key
+    (or the command-line flag, for a bad value in ``overrides``)."""
     path = Path(path)
+    node = _compose(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ExperimentError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ExperimentError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ExperimentError(f"{path}: nested deeper than {MAX_YAML_DEPTH} levels") from None
     if not isinstance(data, dict):
         raise ExperimentError(f"{path}:1: an experiment is a mapping of keys (benchmark, budget, "
                               "seeds, optimizers, ...)")
-    data = {**data, **(overrides or {})}
+    overrides = overrides or {}
     try:
-        experiment = Experiment.model_validate(data)
+        experiment = Experiment.model_validate({**data, **overrides})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("int", "list[",
@@ -210,9 +221,82 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
+        if loc and loc[0] in overrides:
+            raise ExperimentError(f"--{loc[0]} {_short(overrides[loc[0]])}: {msg}") from None
         raise ExperimentError(f"{path}:{_line_of(node, loc)}: {key}: {msg}") from None
     _check_optimizers(experiment, path, node)
     return experiment
+
+
+def _short(value: Any) -> str:
+    """A value for a message: a bounded repr, whatever its size."""
+    return reprlib.repr(value)
+
+
+def _compose(path: Path) -> yaml.Node:
+    """The file's YAML node tree, checked: readable UTF-8, valid YAML, no duplicate keys,
+    bounded depth and size (aliases counted expanded: an alias bomb is refused unexpanded)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExperimentError(f"{path}: not UTF-8 text (byte {exc.start}: "
+                              f"{exc.object[exc.start:exc.start + 1]!r})") from None
+    except OSError as exc:
+        raise ExperimentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ExperimentError(f"{path}: nested deeper than {MAX_YAML_DEPTH} levels") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ExperimentError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if node is not None:
+        _check_tree(node, path)
+    return node
+
+
+def _check_tree(root: yaml.Node, path: Path) -> None:
+    """Duplicate keys, depth and expanded size of a composed tree, without recursion."""
+    size: dict[int, int] = {}        # id(node) -> values below it, aliases expanded
+    stack = [(root, 1, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, depth, done = stack.pop()
+        children = _children(node)
+        if done:
+            open_nodes.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(c)] for c in children)
+            if size[id(node)] > MAX_YAML_NODES:
+                raise ExperimentError(f"{path}:{node.start_mark.line + 1}: more than "
+                                      f"{MAX_YAML_NODES:,} values (aliases expanded)")
+            continue
+        if id(node) in size:
+            continue
+        if id(node) in open_nodes:
+            raise ExperimentError(f"{path}:{node.start_mark.line + 1}: a recursive alias")
+        if depth > MAX_YAML_DEPTH:
+            raise ExperimentError(f"{path}:{node.start_mark.line + 1}: nested deeper than "
+                                  f"{MAX_YAML_DEPTH} levels")
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key in (k for k, _ in node.value if isinstance(k, yaml.ScalarNode)):
+                line = key.start_mark.line + 1
+                if key.value in seen:
+                    raise ExperimentError(f"{path}:{line}: key {key.value!r} repeats the one on "
+                                          f"line {seen[key.value]}")
+                seen[key.value] = line
+        open_nodes.add(id(node))
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in children)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _check_optimizers(experiment: Experiment, path: Path, node) -> None:

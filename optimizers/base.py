@@ -9,6 +9,8 @@ delivers a finished evaluation.  ``ask`` may be called again before earlier tria
 from __future__ import annotations
 
 import abc
+import math
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -54,17 +56,22 @@ class Param:
     help: str = ""
 
     def check(self, owner: str, name: str, value: Any) -> Any:
+        """``value`` as this parameter's type, or a ``ValueError`` naming owner, name and a
+        bounded repr of the value (a YAML alias bomb stays unexpanded)."""
+        shown = reprlib.repr(value)
         ok_type = (isinstance(value, self.type) and not isinstance(value, bool)) or (
             self.type is float and isinstance(value, int) and not isinstance(value, bool)) or (
             self.type is bool and isinstance(value, bool))
         if not ok_type:
-            raise ValueError(f"{owner}: hyperparameter {name} = {value!r} must be of type "
+            raise ValueError(f"{owner}: hyperparameter {name} = {shown} must be of type "
                              f"{self.type.__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{owner}: hyperparameter {name} = {shown} must be a finite number")
         if self.choices is not None and value not in self.choices:
-            raise ValueError(f"{owner}: hyperparameter {name} = {value!r} must be one of "
+            raise ValueError(f"{owner}: hyperparameter {name} = {shown} must be one of "
                              f"{list(self.choices)}")
         if self.low is not None and value < self.low or self.high is not None and value > self.high:
-            raise ValueError(f"{owner}: hyperparameter {name} = {value!r} out of range "
+            raise ValueError(f"{owner}: hyperparameter {name} = {shown} out of range "
                              f"[{self.low}, {self.high}]")
         return self.type(value)
 

@@ -209,3 +209,76 @@ def test_a_cell_missing_from_a_partial_store_is_an_error_or_invalid_by_choice(st
         assert strict.row(config) == row
     with pytest.raises(ValueError, match="absent policy"):
         Objective(nb, "A", absent="skip")
+
+
+# ---- 4, 5. no unbounded work from input; strict values; errors that blame the flag ---------------
+
+def _bomb(levels: int = 9) -> str:
+    lines = ['  a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for prev, name in zip("abcdefghij", "bcdefghij"[:levels - 1]):
+        lines.append(f"  {name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    last = "abcdefghij"[levels - 1]
+    return ("budget: {time: 1.0e+5}\nanchors:\n" + "\n".join(lines) + "\noptimizers:\n"
+            f"  - {{name: regularized_evolution, params: {{population_size: *{last}}}}}\n")
+
+
+RS = "optimizers: [{name: random_search}]\n"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("budget: {time: .inf}\n" + RS, ":1: budget.time: Input should be a finite number"),
+    ("budget: {time: 1e400}\n" + RS, ":1: budget.time: Input should be a finite number"),
+    ("budget: {time: 1.0e+12}\n" + RS, "budget.time: Input should be less than or equal to 1"),
+    ("budget: {time: 1.0e+5}\nseeds: 100000000000\n" + RS, ":2: seeds: seeds must be a count "
+     "from 1 to 100,000"),
+    ("budget: {time: 1.0e+5}\noptimizers: [{name: reinforce, params: {learning_rate: .nan}}]\n",
+     "learning_rate = nan must be a finite number"),
+    (_bomb(), "more than 100,000 values (aliases expanded)"),
+    ("budget: {time: 1.0e+5}\n" + "optimizers: [{name: random_search, params: {x: "
+     + "[" * 5000 + "]" * 5000 + "}}]\n", "nested deeper than 64 levels"),
+    ("budget: {time: 1.0e+5}\nx: &x [*x]\n" + RS, ":2: a recursive alias"),
+    ("budget: {time: 1.0e+5}\nseeds: 3\n" + RS + "seeds: 4\n", ":4: key 'seeds' repeats the one "
+     "on line 2"),
+    ("budget:\n  time: 1.0e+5\n  time: 2.0e+5\n" + RS, ":3: key 'time' repeats the one on line 2"),
+    ("budget: {time: 1.0e+5}\noutput: ''\n" + RS, ":2: output: String should have at least 1"),
+    ("budget: {time: 1.0e+5, workers: true}\n" + RS, ":1: budget.workers: Input should be a "
+     "valid integer"),
+    ("budget: {time: 1.0e+5}\nseeds: true\n" + RS, ":2: seeds: Input should be a valid integer"),
+    ("budget: {time: 1.0e+5}\nreport: {times: [.nan]}\n" + RS, "report.times.0: Input should "
+     "be a finite number"),
+    ("budget: {time: 1.0e+5}\nreport: {times: [-1]}\n" + RS, "report.times.0: Input should be "
+     "greater than 0"),
+])
+def test_bad_values_end_in_one_line_quickly(tmp_path, capsys, text, words):
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(text)
+    code, err = cli(capsys, "run", str(exp), "--no-report", "--output", str(tmp_path / "out"))
+    assert code == 2 and words in err and one_line(err), err
+    assert len(err) < 400 and not (tmp_path / "out").exists()
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path, capsys):
+    exp = tmp_path / "exp.yaml"
+    exp.write_bytes("name: caf\xe9\nbudget: {time: 1.0e+5}\n".encode("latin-1") + RS.encode())
+    code, err = cli(capsys, "run", str(exp))
+    assert code == 2 and f"{exp}: not UTF-8 text (byte 9" in err and one_line(err), err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--output", ""], "argument --output: must not be empty"),
+    (["--seeds", ""], "--seeds '': give a count"),
+    (["--seeds", "0-99999999999"], "100,000,000,000 seeds, more than the limit of 100,000"),
+    (["--seeds", "0"], "--seeds 0: seeds must be a count from 1"),
+    (["--seeds", "5-2"], "--seeds '5-2': give a count"),
+    (["--seeds", "1,1"], "--seeds [1, 1]: seeds must be a non-empty list without duplicates"),
+])
+def test_bad_flags_blame_the_flag(tmp_path, capsys, argv, words):
+    exp = write_yaml(tmp_path / "exp.yaml", SMALL)
+    code, err = cli(capsys, "run", str(exp), "--no-report", *argv)
+    assert code == 2 and words in err and one_line(err.replace("nasbench run:", "nasbench: ")), err
+
+
+@pytest.mark.parametrize("times", ["-1", "0", "nan", "inf", "1e5,", ""])
+def test_report_times_are_checked_as_in_the_yaml(tmp_path, capsys, times):
+    code, err = cli(capsys, "report", str(tmp_path), "--times", times)
+    assert code == 2 and f"--times {times!r}: comma-separated positive finite" in err

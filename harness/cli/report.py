@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .util import examples
+from .util import examples, folder_path, positive_times
 
 
 def register(groups: argparse._SubParsersAction) -> None:
@@ -16,20 +16,14 @@ def register(groups: argparse._SubParsersAction) -> None:
     p.add_argument("--times", help="comma-separated times [s] for the table (default: the end)")
     p.add_argument("--aggregate", choices=("mean", "median", "iqm"), default="mean",
                    help="mean ± s.e. (default), median with IQR, or IQM with bootstrap CI")
-    p.add_argument("--out", type=Path, help="where to write (default: FOLDER/report)")
+    p.add_argument("--out", type=folder_path, help="where to write (default: FOLDER/report)")
     p.set_defaults(func=cmd_report)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import report
 
-    times = None
-    if args.times:
-        try:
-            times = [float(t) for t in args.times.split(",")]
-        except ValueError:
-            raise ValueError(f"--times {args.times!r}: comma-separated numbers, e.g. "
-                             "1e5,1e6") from None
+    times = positive_times(args.times) if args.times is not None else None
     out = report(args.folder, times=times, aggregate=args.aggregate, out=args.out)
     print(f"figures and tables in {out}")
     return 0

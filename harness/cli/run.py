@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .util import examples
+from .util import examples, folder_path
 
 log = logging.getLogger("nasbench")
 
@@ -19,7 +19,8 @@ def register(groups: argparse._SubParsersAction) -> None:
                                      "nasbench run experiments/live.yaml   # trains on a Ray "
                                      "cluster"))
     p.add_argument("experiment", type=Path, help="experiment YAML file")
-    p.add_argument("--output", type=Path, help="output folder (default: the file's 'output')")
+    p.add_argument("--output", type=folder_path,
+                   help="output folder (default: the file's 'output')")
     p.add_argument("--seeds", help="override the seeds: a count '20', a range '0-9' or a list "
                                    "'1,5,7'")
     p.add_argument("--force", action="store_true",
@@ -30,16 +31,24 @@ def register(groups: argparse._SubParsersAction) -> None:
 
 
 def parse_seeds(text: str) -> int | list[int]:
+    """``--seeds``: a count, a range ``lo-hi`` or a list ``a,b,c`` (errors name the flag)."""
+    from harness.config import MAX_SEEDS
+
     try:
         if "-" in text and "," not in text:
             lo, hi = (int(x) for x in text.split("-"))
-            if hi < lo:
+            if not 0 <= lo <= hi:
                 raise ValueError
+            if hi - lo + 1 > MAX_SEEDS:
+                raise ValueError(f"--seeds {text!r}: {hi - lo + 1:,} seeds, more than the limit "
+                                 f"of {MAX_SEEDS:,}")
             return list(range(lo, hi + 1))
         if "," in text:
             return [int(x) for x in text.split(",")]
         return int(text)
-    except ValueError:
+    except ValueError as exc:
+        if str(exc).startswith("--seeds"):
+            raise
         raise ValueError(f"--seeds {text!r}: give a count (20), a range (0-9) or a list "
                          "(1,5,7)") from None
 
@@ -49,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import run_experiment
 
     overrides = {}
-    if args.seeds:
+    if args.seeds is not None:
         overrides["seeds"] = parse_seeds(args.seeds)
     experiment = load_experiment(args.experiment, overrides)
     if args.backend:
