@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Experiment
-from .runner import RunSpec, default_cpus, execute_run
+from .runner import RunSpec, default_cpus, execute_run, failed_outcome
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,7 @@ def run_on_ray(experiment: Experiment, todo: list[RunSpec], output: Path,
                 try:
                     outcome = ray.get(ref)
                 except ray.exceptions.RayError as exc:
-                    outcome = {"status": "failed", "wall": 0.0,
-                               "traceback": f"Ray task failed after retries:\n{exc}"}
+                    outcome = failed_outcome(f"Ray task failed after retries:\n{exc}")
                 finished(run, outcome)
     finally:
         for ref in pending:

@@ -66,36 +66,41 @@ def objective_for(bench: BenchmarkConfig):
 
 
 def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dict[str, Any]:
-    """One run; never raises for the optimizer's errors (they make a failed run)."""
+    """One run; never raises for the optimizer's errors, ``sys.exit`` included (they make a
+    failed run).  See :mod:`.local_backend` for what a process of its own adds."""
     from .simulator import simulate
 
     started = time.perf_counter()
     objective = objective_for(bench)
     opt_seq, bench_seq = np.random.SeedSequence(run.seed).spawn(2)
-    optimizer = None
     # Objects alive before the run (the table's look-ups, imported modules: many in a Ray
     # worker) are left out of the cyclic garbage collector's scans while the run allocates.
     gc.freeze()
     try:
         optimizer = make_optimizer(run, objective.config_space(seed=run.seed),
                                    objective.budgets, np.random.default_rng(opt_seq))
-        events = simulate(objective, optimizer, budget.time, budget.workers,
-                          np.random.default_rng(bench_seq),
-                          charge_optimizer_time=budget.charge_optimizer_time,
-                          max_evaluations=budget.max_evaluations,
-                          record_invalid=bench.invalid == "penalty")
-    except Exception:  # noqa: BLE001 - recorded as a failed run
-        return {"status": "failed", "traceback": traceback.format_exc(),
-                "wall": time.perf_counter() - started}
+        try:
+            events = simulate(objective, optimizer, budget.time, budget.workers,
+                              np.random.default_rng(bench_seq),
+                              charge_optimizer_time=budget.charge_optimizer_time,
+                              max_evaluations=budget.max_evaluations,
+                              record_invalid=bench.invalid == "penalty")
+        finally:
+            optimizer.close()  # an error here fails this run too
+    except (Exception, SystemExit):  # noqa: BLE001 - recorded as a failed run
+        return failed_outcome(traceback.format_exc(), time.perf_counter() - started)
     finally:
         gc.unfreeze()
-        if optimizer is not None:
-            optimizer.close()
     facts = run_facts(run, budget, bench, len(events), y_star_valid=objective.y_star_valid,
                       y_star_test=objective.y_star_test,
                       surrogate=objective.nasbench.is_surrogate, table=objective.nasbench.label)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
             "wall": time.perf_counter() - started}
+
+
+def failed_outcome(text: str, wall: float = 0.0) -> dict[str, Any]:
+    """What a failed run reports: its traceback (or a sentence saying how it ended)."""
+    return {"status": "failed", "traceback": text, "wall": wall}
 
 
 def make_optimizer(run: RunSpec, space, budgets: list[int], rng: np.random.Generator):
@@ -231,8 +236,9 @@ def _run_locked(experiment: Experiment, source: Path, output: Path, force: bool,
 
             run_live(experiment, todo, output, finished)
         elif experiment.execution.backend == "local" or not todo:
-            for run in todo:
-                finished(run, execute_run(experiment.benchmark, experiment.budget, run))
+            from .local_backend import run_locally
+
+            run_locally(experiment, todo, finished)
         else:
             from .ray_backend import run_on_ray
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import importlib
+import re
 from importlib.metadata import entry_points
 
 from .base import Optimizer
 
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 ENTRY_POINT_GROUP = "nasbench_harness.optimizers"
 BUILTIN = {
     "random_search": "optimizers.random_search:RandomSearch",
@@ -27,16 +29,24 @@ def available() -> dict[str, str]:
 
 
 def get_optimizer(name: str) -> type[Optimizer]:
-    """An optimizer class by registered name or ``module:Class`` path."""
+    """An optimizer class by registered name or ``module:Class`` path; a ``ValueError`` in one
+    line for an unknown name, a malformed path, or a module that fails to import."""
     target = available().get(name, name)
     if ":" not in target:
         raise ValueError(f"unknown optimizer {name!r}; registered: {', '.join(available())} "
                          "(or give a module:Class path)")
     module_name, _, attr = target.partition(":")
+    if not (_DOTTED.fullmatch(module_name) and attr.isidentifier()):
+        raise ValueError(f"optimizer {name!r}: not a module:Class path (e.g. "
+                         "my_package.my_module:MyOptimizer)")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"optimizer {name!r}: cannot import {module_name!r} ({exc})") from None
+    except SyntaxError as exc:
+        raise ValueError(f"optimizer {name!r}: {exc.filename}:{exc.lineno}: syntax error "
+                         f"({exc.msg})") from None
+    except Exception as exc:  # noqa: BLE001 - whatever the plug-in's import raises
+        raise ValueError(f"optimizer {name!r}: importing {module_name!r} failed "
+                         f"({type(exc).__name__}: {exc})") from None
     cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
         raise ValueError(f"optimizer {name!r}: {target} is not an optimizers.Optimizer subclass")

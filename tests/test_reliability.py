@@ -282,3 +282,88 @@ def test_bad_flags_blame_the_flag(tmp_path, capsys, argv, words):
 def test_report_times_are_checked_as_in_the_yaml(tmp_path, capsys, times):
     code, err = cli(capsys, "report", str(tmp_path), "--times", times)
     assert code == 2 and f"--times {times!r}: comma-separated positive finite" in err
+
+
+# ---- 6. a faulty plug-in fails its own runs only ---------------------------------------------------
+
+PLUGIN = '''
+import os, sys
+from optimizers import Optimizer, Trial
+from optimizers.random_search import RandomSearch
+
+
+class Base(RandomSearch):
+    def ask(self):
+        if self._next_id > 3:
+            self.fault()
+        return super().ask()
+
+
+class BadTrial(Base):
+    def fault(self):
+        return "not a trial"
+
+    def ask(self):
+        return "not a trial" if self._next_id > 3 else super().ask()
+
+
+class Exits(Base):
+    def fault(self):
+        sys.exit(3)
+
+
+class Underscore(Base):
+    def fault(self):
+        os._exit(9)
+
+
+class Interrupts(Base):
+    def fault(self):
+        raise KeyboardInterrupt
+
+
+class BadClose(RandomSearch):
+    def close(self):
+        raise RuntimeError("close failed")
+'''
+
+
+@pytest.mark.parametrize("backend", ["local", pytest.param("ray", marks=pytest.mark.slow)])
+def test_a_faulty_plugin_fails_its_own_runs_only(tmp_path, capsys, monkeypatch, backend):
+    (tmp_path / "faulty.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}{ROOT}")
+    faults = {"BadTrial": "AttributeError", "Exits": "SystemExit: 3",
+              "Underscore": "exit code 9" if backend == "local" else "Ray task failed",
+              "Interrupts": "KeyboardInterrupt", "BadClose": "RuntimeError: close failed"}
+    data = {**SMALL, "seeds": 1, "execution": {"backend": backend, "cpus": 2, "max_retries": 0},
+            "optimizers": [{"name": "random_search"},
+                           *({"name": f"faulty:{cls}"} for cls in faults)]}
+    out = tmp_path / "out"
+    code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--output",
+                    str(out), "--no-report")
+    assert code == 1 and f"{len(faults)} run(s) failed" in err, err
+    assert [p.parent.name for p in run_files(out)] == ["random_search"]
+    for cls, words in faults.items():
+        (failed,) = (out / "runs" / f"faulty:{cls}").glob("*.failed.txt")
+        assert words in failed.read_text(), (cls, failed.read_text())
+        assert f"faulty:{cls} seed 0:" in err
+
+
+@pytest.mark.parametrize("source, name, words", [
+    ("raise RuntimeError('no GPU here')\n", "broken:X", "importing 'broken' failed "
+     "(RuntimeError: no GPU here)"),
+    ("def f(:\n", "broken:X", "broken.py:1: syntax error"),
+    ("", "broken:", "not a module:Class path"),
+    ("", ":X", "not a module:Class path"),
+    ("", "bro ken:X", "not a module:Class path"),
+    ("X = 1\n", "broken:X", "broken:X is not an optimizers.Optimizer subclass"),
+])
+def test_a_plugin_that_cannot_load_is_one_line(tmp_path, capsys, monkeypatch, source, name,
+                                               words):
+    (tmp_path / "broken.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "broken", raising=False)
+    data = {**SMALL, "optimizers": [{"name": name}]}
+    code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--no-report")
+    assert code == 2 and words in err and one_line(err), err
