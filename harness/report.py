@@ -15,7 +15,7 @@ import pandas as pd
 
 from benchmark.fileutil import atomic_write_bytes, atomic_write_text
 
-from .results import load_facts, load_trajectories
+from .results import failed_runs, load_facts, load_trajectories
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,10 @@ def _load(folder: str | Path | pd.DataFrame) -> pd.DataFrame:
         raise ReportError(f"{folder}: no such results folder")
     trajectories = load_trajectories(folder)
     if trajectories.empty:
+        failed = failed_runs(folder)
+        if failed:
+            raise ReportError(f"{folder}: nothing to report, all {len(failed)} run(s) failed "
+                              f"(tracebacks: {failed[0]}, ...)")
         raise ReportError(f"{folder}: no readable run results (runs/*/seed-*.npz)")
     return trajectories
 

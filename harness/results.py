@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from benchmark.fileutil import atomic_write_bytes
 
@@ -128,12 +129,50 @@ def run_files(folder: str | Path) -> list[Path]:
     return sorted((Path(folder) / RUNS).glob("*/seed-*.npz"))
 
 
+#: Run facts that loading relies on; a file without them is skipped with a warning.
+REQUIRED_FACTS = ("label", "seed", "y_star_valid", "y_star_test")
+
+
 def _readable_runs(folder: Path):
+    """(arrays, facts) of each run file that can be used; the others are named in a warning:
+    unreadable ones, ones missing facts, ones whose facts name another run than their path
+    (copied in from elsewhere: they would count a run twice)."""
+    planned = _planned(folder)
     for path in run_files(folder):
         try:
-            yield read_run(path)
+            arrays, facts = read_run(path)
         except Exception as exc:  # noqa: BLE001 - a corrupt file is skipped, named, not fatal
             log.warning("skipping unreadable result file %s: %s", path, exc)
+            continue
+        missing = [k for k in REQUIRED_FACTS if k not in facts]
+        if missing:
+            log.warning("skipping result file %s: its facts lack %s", path, ", ".join(missing))
+            continue
+        if RunKey(str(facts["label"]), facts["seed"]).path(folder) != path:
+            log.warning("skipping result file %s: it holds run %r seed %r (a foreign or "
+                        "duplicate file)", path, facts["label"], facts["seed"])
+            continue
+        if planned is not None and (facts["label"], facts["seed"]) not in planned:
+            log.warning("skipping result file %s: run %r seed %r is not part of the experiment "
+                        "in %s", path, facts["label"], facts["seed"], folder / "experiment.yaml")
+            continue
+        yield arrays, facts
+
+
+def _planned(folder: Path) -> set[tuple[str, int]] | None:
+    """(label, seed) of every run of the folder's ``experiment.yaml``; None if it has none."""
+    try:
+        data = yaml.safe_load((folder / "experiment.yaml").read_text())
+        seeds = data["seeds"]
+        seeds = range(seeds) if isinstance(seeds, int) else seeds
+        return {(o.get("label") or o["name"], s) for o in data["optimizers"] for s in seeds}
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def failed_runs(folder: str | Path) -> list[Path]:
+    """The tracebacks of runs that failed and have not been redone."""
+    return sorted((Path(folder) / RUNS).glob("*/seed-*.failed.txt"))
 
 
 def load_events(folder: str | Path) -> pd.DataFrame:

@@ -126,7 +126,7 @@ def test_a_data_error_leaves_no_experiment_marker(tmp_path, capsys):
                str(out), "--no-report")[0] == 0
 
 
-# ---- 8. stores are verified, cheaply --------------------------------------------------------------
+# ---- 8. stores are verified, cheaply -------------------------------------------------------------
 
 @needs_shared
 def test_a_same_size_different_tfrecord_is_converted_again(tmp_path):
@@ -182,7 +182,7 @@ def test_data_verify_rechecks_every_array(store_dir, tmp_path, capsys):
     assert code == 2 and "final_validation_accuracy.npy: checksum" in err and one_line(err)
 
 
-# ---- 9. partial tables are explicit ---------------------------------------------------------------
+# ---- 9. partial tables are explicit --------------------------------------------------------------
 
 @needs_shared
 def test_a_cell_missing_from_a_partial_store_is_an_error_or_invalid_by_choice(store_dir):
@@ -284,7 +284,7 @@ def test_report_times_are_checked_as_in_the_yaml(tmp_path, capsys, times):
     assert code == 2 and f"--times {times!r}: comma-separated positive finite" in err
 
 
-# ---- 6. a faulty plug-in fails its own runs only ---------------------------------------------------
+# ---- 6. a faulty plug-in fails its own runs only -------------------------------------------------
 
 PLUGIN = '''
 import os, sys
@@ -367,3 +367,47 @@ def test_a_plugin_that_cannot_load_is_one_line(tmp_path, capsys, monkeypatch, so
     data = {**SMALL, "optimizers": [{"name": name}]}
     code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--no-report")
     assert code == 2 and words in err and one_line(err), err
+
+
+# ---- 7. failures are visible ---------------------------------------------------------------------
+
+def test_when_every_run_fails_the_failures_are_shown(tmp_path, capsys, monkeypatch):
+    (tmp_path / "faulty.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data = {**SMALL, "optimizers": [{"name": "faulty:Exits"}]}
+    out = tmp_path / "out"
+    code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--output",
+                    str(out))
+    assert code == 1 and "2 run(s) failed" in err and "SystemExit: 3" in err, err
+    code, err = cli(capsys, "report", str(out))
+    assert code == 2 and "all 2 run(s) failed" in err and one_line(err), err
+
+
+def test_report_skips_foreign_duplicate_and_incomplete_run_files(tmp_path, capsys, caplog):
+    import harness.results as results
+
+    exp = write_yaml(tmp_path / "exp.yaml", {**SMALL, "seeds": 3})
+    out = tmp_path / "out"
+    assert cli(capsys, "run", str(exp), "--output", str(out), "--no-report")[0] == 0
+    rs = out / "runs" / "random_search"
+    shutil.copy(rs / "seed-0.npz", rs / "seed-7.npz")              # a duplicate of seed 0
+    (out / "runs" / "elsewhere").mkdir()
+    shutil.copy(rs / "seed-1.npz", out / "runs" / "elsewhere" / "seed-1.npz")
+    arrays, facts = results.read_run(rs / "seed-2.npz")             # facts lacking a key
+    del facts["y_star_test"]
+    (rs / "seed-2.npz").write_bytes(results.encode_run(arrays, facts))
+    foreign = tmp_path / "foreign"                                  # another experiment's run
+    assert cli(capsys, "run", str(write_yaml(tmp_path / "f.yaml", {
+        **SMALL, "seeds": [5], "optimizers": [{"name": "hyperband"}]})), "--output",
+        str(foreign), "--no-report")[0] == 0
+    shutil.copytree(foreign / "runs" / "hyperband", out / "runs" / "hyperband")
+    assert main(["report", str(out)]) == 0
+    table = (out / "report" / "final_regret.csv").read_text()
+    assert "hyperband" not in table and "elsewhere" not in table
+    warned = "\n".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "seed-7.npz: it holds run 'random_search' seed 0" in warned
+    assert "elsewhere/seed-1.npz: it holds run 'random_search' seed 1" in warned
+    assert "seed-2.npz: its facts lack y_star_test" in warned
+    assert "hyperband/seed-5.npz: run 'hyperband' seed 5 is not part of the experiment" in warned
+    final = {r.split(",")[0]: r.split(",")[-1] for r in table.splitlines()[1:]}
+    assert final == {"random_search": "2", "regularized_evolution": "3"}

@@ -67,14 +67,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     output = args.output or Path(experiment.output)
     done, failures = run_experiment(experiment, args.experiment, output, force=args.force)
     log.info("%s: %d runs done now, results in %s", experiment.name, done, output)
-    if experiment.report.enabled and not args.no_report:
-        from harness.report import report
-
-        report(output, times=experiment.report.times, aggregate=experiment.report.aggregate)
-    if failures:
+    if failures:  # first: a report that fails for want of results must not hide why
         print(f"nasbench: {len(failures)} run(s) failed (tracebacks in {output}/runs/*/"
               "*.failed.txt):", file=sys.stderr)
         for line in failures:
             print(f"  {line}", file=sys.stderr)
-        return 1
-    return 0
+    if experiment.report.enabled and not args.no_report:
+        from harness.report import report
+        from harness.results import run_files
+
+        if run_files(output):
+            report(output, times=experiment.report.times, aggregate=experiment.report.aggregate)
+    return 1 if failures else 0
