@@ -65,13 +65,21 @@ def run_live(experiment: Experiment, todo: list[RunSpec], output: Path,
     """Run ``todo`` one after another on ``budget.workers`` trainer actors."""
     from trainer.backend import keras
 
-    from .ray_backend import start_ray
-    from .trainer_actor import TrainerActor
+    from .ray_backend import ray_session
 
     keras()  # no trainer installed: one clear line here, not a failure in every actor
-    execution, live = experiment.execution, experiment.benchmark.live_settings
-    start_ray(execution.address, execution.cpus, output)
+    execution = experiment.execution
+    with ray_session(execution.address, execution.cpus, output):
+        _run_on_actors(experiment, todo, finished)
+
+
+def _run_on_actors(experiment: Experiment, todo: list[RunSpec],
+                   finished: Callable[[RunSpec, dict[str, Any]], None]) -> None:
     import ray
+
+    from .trainer_actor import TrainerActor
+
+    live = experiment.benchmark.live_settings
 
     gpus = live.gpus_per_worker
     if gpus is None:
@@ -92,17 +100,14 @@ def run_live(experiment: Experiment, todo: list[RunSpec], output: Path,
                             f"{lines[-1] if lines else type(exc).__name__}") from None
         return actors
 
-    try:
-        actors = start_actors()
-        for run in todo:
-            outcome = execute_live_run(experiment, run, actors)
-            if outcome["status"] != "ok":  # trainings may still run: start afresh
-                for a in actors:
-                    ray.kill(a)
-                actors = start_actors()
-            finished(run, outcome)
-    finally:
-        ray.shutdown()
+    actors = start_actors()
+    for run in todo:
+        outcome = execute_live_run(experiment, run, actors)
+        if outcome["status"] != "ok":  # trainings may still run: start afresh
+            for a in actors:
+                ray.kill(a)
+            actors = start_actors()
+        finished(run, outcome)
 
 
 def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 the output folder) or an existing cluster (``address: auto`` or ``ray://...``)."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,38 @@ def start_ray(address: str | None, cpus: int | None, output: Path) -> None:
              logging_level=logging.WARNING, configure_logging=False, runtime_env=runtime_env)
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back until the block ends, then raise it: Ray interrupted half-way through
+    start-up or shutdown leaves processes behind (or crashes the interpreter at exit)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None, cpus: int | None, output: Path) -> Iterator[None]:
+    """Ray started (:func:`start_ray`) for the block and shut down after it, whatever ends it;
+    Ctrl-C during start-up or shutdown waits for them, so no Ray process outlives the command."""
+    try:
+        with interrupts_deferred():
+            start_ray(address, cpus, output)
+        yield
+    finally:
+        import ray
+
+        with interrupts_deferred():
+            ray.shutdown()
+
+
 def execute_and_write(bench, budget, run: RunSpec, output: str) -> dict[str, Any]:
     """execute_run, then write the run file (atomically) here in the worker: on a local Ray
     the workers share the output folder, and the run's bytes need not travel to the driver."""
@@ -60,8 +95,12 @@ def execute_and_write(bench, budget, run: RunSpec, output: str) -> dict[str, Any
 
 def run_on_ray(experiment: Experiment, todo: list[RunSpec], output: Path,
                finished: Callable[[RunSpec, dict[str, Any]], None]) -> None:
-    # before importing ray: it sets Ray's environment
-    start_ray(experiment.execution.address, experiment.execution.cpus, output)
+    with ray_session(experiment.execution.address, experiment.execution.cpus, output):
+        _fan_out(experiment, todo, output, finished)
+
+
+def _fan_out(experiment: Experiment, todo: list[RunSpec], output: Path,
+             finished: Callable[[RunSpec, dict[str, Any]], None]) -> None:
     import ray
 
     local = not experiment.execution.address
@@ -92,4 +131,3 @@ def run_on_ray(experiment: Experiment, todo: list[RunSpec], output: Path,
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
-        ray.shutdown()

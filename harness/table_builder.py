@@ -189,11 +189,16 @@ def run_build(build: TableBuild, todo: list[Task], train_one: Callable[[Task], A
 def run_build_on_ray(build: TableBuild, todo: list[Task], address: str | None,
                      progress: bool = True) -> None:
     """Train ``todo`` on Ray trainer actors (one per GPU, else one) and save each record."""
-    from .ray_backend import start_ray
-    from .trainer_actor import TrainerActor
+    from .ray_backend import ray_session
 
-    start_ray(None if address in (None, "local") else address, None, build.out)
+    with ray_session(None if address in (None, "local") else address, None, build.out):
+        _build_on_actors(build, todo, progress)
+
+
+def _build_on_actors(build: TableBuild, todo: list[Task], progress: bool) -> None:
     import ray
+
+    from .trainer_actor import TrainerActor
 
     gpus = int(ray.cluster_resources().get("GPU", 0))
     actor = ray.remote(num_gpus=1 if gpus else 0, max_restarts=2,
@@ -201,17 +206,14 @@ def run_build_on_ray(build: TableBuild, todo: list[Task], address: str | None,
     actors = [actor.remote(build.data, build.config) for _ in range(max(gpus, 1))]
     log.info("build-table: %d task(s) on %d Ray trainer actor(s)", len(todo), len(actors))
     pool = ray.util.ActorPool(actors)
-    try:
-        with _progress_bar(build, todo, progress) as bar:
-            for task, result in pool.map_unordered(
-                    lambda a, t: a.train.remote(t, build.cells[t.cell].matrix.tolist(),
-                                                list(build.cells[t.cell].ops), t.epochs,
-                                                build.seed_of(t)),
-                    todo):
-                build.save(task, result)
-                bar.update(1)
-    finally:
-        ray.shutdown()
+    with _progress_bar(build, todo, progress) as bar:
+        for task, result in pool.map_unordered(
+                lambda a, t: a.train.remote(t, build.cells[t.cell].matrix.tolist(),
+                                            list(build.cells[t.cell].ops), t.epochs,
+                                            build.seed_of(t)),
+                todo):
+            build.save(task, result)
+            bar.update(1)
 
 
 def _progress_bar(build: TableBuild, todo: list[Task], progress: bool):

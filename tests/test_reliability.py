@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import zipfile
 
 import numpy as np
@@ -411,3 +412,39 @@ def test_report_skips_foreign_duplicate_and_incomplete_run_files(tmp_path, capsy
     assert "hyperband/seed-5.npz: run 'hyperband' seed 5 is not part of the experiment" in warned
     final = {r.split(",")[0]: r.split(",")[-1] for r in table.splitlines()[1:]}
     assert final == {"random_search": "2", "regularized_evolution": "3"}
+
+
+# ---- 10. Ctrl-C ------------------------------------------------------------------------------------
+
+def _alive_in_session(sid: int) -> list[str]:
+    """Processes (not zombies) of session ``sid``."""
+    ps = subprocess.run(["ps", "-eo", "pid=,sid=,stat=,args="], capture_output=True, text=True)
+    rows = [line.split(None, 3) for line in ps.stdout.splitlines()]
+    return [row[3] for row in rows if len(row) == 4 and row[1] == str(sid) and "Z" not in row[2]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.3, 2.0, 3.5, 6.0])  # imports, Ray start-up, running
+def test_ctrl_c_at_any_moment_is_one_line_130_and_leaves_no_ray_process(tmp_path, delay):
+    exp = write_yaml(tmp_path / "exp.yaml", {**SMALL, "budget": {"time": 1.0e7},
+                                             "execution": {"backend": "ray", "cpus": 2}})
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(exp), "--output",
+                             str(tmp_path / "out"), "--no-report"], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    if proc.returncode == 0:
+        pytest.skip(f"the experiment finished within {delay} s")
+    lines = [line for line in err.splitlines() if line and "\r" not in line and "Token " not in line]
+    assert proc.returncode == 130 and lines[-1:] == ["nasbench: interrupted"], err
+    assert "Traceback" not in err
+    deadline = time.time() + 10
+    while _alive_in_session(proc.pid) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _alive_in_session(proc.pid) == []

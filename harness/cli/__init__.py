@@ -1,4 +1,22 @@
-"""The ``nasbench`` command line."""
-from .main import main
+"""The ``nasbench`` command line.
+
+``main`` imports the command modules inside its own ``try``: Ctrl-C at any moment, even while
+the imports run, ends in one line and exit code 130.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        from .main import main as run
+
+        return run(argv)
+    except KeyboardInterrupt:
+        print("nasbench: interrupted", file=sys.stderr)
+        return 130
+
 
 __all__ = ["main"]

@@ -1,6 +1,6 @@
 """``python -m harness.cli`` runs the ``nasbench`` command."""
 import sys
 
-from .main import main
+from . import main
 
 sys.exit(main())

@@ -65,9 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("nasbench: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - classify, then re-raise what is a bug
