@@ -35,6 +35,15 @@ class ExperimentError(ValueError):
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, v, info):
+        """``true`` is not a number (pydantic would read it as 1 for a float field)."""
+        if "float" in str(cls.model_fields[info.field_name].annotation) and any(
+                isinstance(x, bool) for x in (v if isinstance(v, list) else [v])):
+            raise ValueError(f"must be a number, got {v}")
+        return v
+
 
 class LiveConfig(_Strict):
     """How ``nasbench101-live`` trains (the paper's pipeline unless changed here)."""
@@ -205,8 +214,8 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
     node = _compose(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except RecursionError:
-        raise ExperimentError(f"{path}: nested deeper than {MAX_YAML_DEPTH} levels") from None
+    except yaml.YAMLError as exc:  # composed, but not constructible (e.g. a python/ tag)
+        raise ExperimentError(_yaml_error(path, exc)) from None
     if not isinstance(data, dict):
         raise ExperimentError(f"{path}:1: an experiment is a mapping of keys (benchmark, budget, "
                               "seeds, optimizers, ...)")
@@ -248,12 +257,16 @@ def _compose(path: Path) -> yaml.Node:
     except RecursionError:
         raise ExperimentError(f"{path}: nested deeper than {MAX_YAML_DEPTH} levels") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ExperimentError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise ExperimentError(_yaml_error(path, exc)) from None
     if node is not None:
         _check_tree(node, path)
     return node
+
+
+def _yaml_error(path: Path, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}" if mark else str(path)
+    return f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"
 
 
 def _check_tree(root: yaml.Node, path: Path) -> None:

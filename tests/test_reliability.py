@@ -245,6 +245,10 @@ RS = "optimizers: [{name: random_search}]\n"
     ("budget: {time: 1.0e+5, workers: true}\n" + RS, ":1: budget.workers: Input should be a "
      "valid integer"),
     ("budget: {time: 1.0e+5}\nseeds: true\n" + RS, ":2: seeds: Input should be a valid integer"),
+    ("budget: {time: true}\n" + RS, ":1: budget.time: must be a number, got True"),
+    ("budget: {time: 1.0e+5}\nreport: {times: [true]}\n" + RS, "report.times: must be a number"),
+    ("budget: {time: 1.0e+5}\nx: !!python/object/apply:os.system [echo]\n" + RS,
+     ":2: invalid YAML: could not determine a constructor"),
     ("budget: {time: 1.0e+5}\nreport: {times: [.nan]}\n" + RS, "report.times.0: Input should "
      "be a finite number"),
     ("budget: {time: 1.0e+5}\nreport: {times: [-1]}\n" + RS, "report.times.0: Input should be "

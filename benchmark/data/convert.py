@@ -43,7 +43,7 @@ def convert(src: str | os.PathLike, out: str | os.PathLike | None = None,
 
     reader = TFRecordReader(src)
     bar = tqdm(total=reader.size, unit="B", unit_scale=True, desc=f"converting {src.name}",
-               disable=not progress, mininterval=0.5)
+               disable=not progress, mininterval=0.5, delay=1.0)  # none for a quick error
     index = -1
     try:
         for index, payload in enumerate(reader):
