@@ -25,7 +25,7 @@ MAX_YAML_NODES = 100_000  # values in the file, counted with aliases expanded
 MAX_YAML_DEPTH = 64       # levels of nesting
 
 #: Settings added after results folders existed, left out of the identity at their default.
-ADDED_LATER = {("benchmark", "absent"): "error"}
+ADDED_LATER = {("benchmark", "absent"): "error", ("benchmark", "cells"): "all"}
 
 
 class ExperimentError(ValueError):
@@ -94,6 +94,9 @@ class BenchmarkConfig(_Strict):
     absent: Literal["error", "invalid"] = Field(
         "error", description="a valid cell a partial store lacks: an error, or treated as "
         "invalid (with invalid: resample, runs evaluate only the store's cells)")
+    cells: Literal["all", "store"] = Field(
+        "all", description="the encoding's space, or one categorical over the store's cells "
+        "(what a partial store from build-table --sample can be searched with)")
     live: LiveConfig | None = Field(None, description="training settings (nasbench101-live)")
 
     @property
@@ -118,6 +121,8 @@ class BenchmarkConfig(_Strict):
             raise ValueError("'data' is only for nasbench101 (the surrogate table is built in)")
         if self.live is not None and not self.is_live:
             raise ValueError("'live' is only for nasbench101-live")
+        if self.is_live and (self.absent, self.cells) != ("error", "all"):
+            raise ValueError("'absent' and 'cells' are for tables, not nasbench101-live")
         return self
 
 

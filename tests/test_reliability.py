@@ -19,7 +19,7 @@ from benchmark.data.records import decode, encode
 from benchmark.data.tfrecord import TFRecordReader, write_records
 from benchmark.objectives import Objective
 from harness.cli import main
-from harness.results import output_lock, run_files
+from harness.results import load_events, output_lock, run_files
 
 from .conftest import NB101, ROOT, needs_shared
 from .test_harness import TINY, files, write_yaml
@@ -452,3 +452,34 @@ def test_ctrl_c_at_any_moment_is_one_line_130_and_leaves_no_ray_process(tmp_path
     while _alive_in_session(proc.pid) and time.time() < deadline:
         time.sleep(0.2)
     assert _alive_in_session(proc.pid) == []
+
+
+@needs_shared
+def test_cells_store_searches_only_a_partial_stores_cells(store_dir, tmp_path, capsys):
+    nb = NASBench(store_dir["only108"])
+    objective = Objective(nb, "A", cells="store")
+    space = objective.config_space(seed=0)
+    assert list(space) == ["cell"] and len(space["cell"].choices) == 31
+    rng = np.random.default_rng(0)
+    for config in space.sample_configuration(20):
+        result = objective.evaluate(dict(config), 108, rng)
+        assert not result.invalid and result.hash == config["cell"]
+    with pytest.raises(ValueError, match="cells: store: a configuration is"):
+        objective.evaluate({"cell": "0" * 32}, 108, rng)
+    # the same in an experiment, every optimizer: only the store's cells are evaluated
+    data = {**SMALL, "benchmark": {"name": "nasbench101", "data": str(store_dir["only108"]),
+                                   "cells": "store"},
+            "optimizers": [{"name": n} for n in ("random_search", "regularized_evolution",
+                                                 "hyperband", "tpe")],
+            "budget": {"time": 2.0e+5}}
+    out = tmp_path / "out"
+    assert cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--output",
+               str(out), "--no-report")[0] == 0
+    events = load_events(out)
+    assert len(events) > 100 and set(events["hash"]) <= {h.decode() for h in nb.hashes}
+    assert not events["invalid"].any()
+    # the default names the missing cell
+    data["benchmark"].pop("cells")
+    code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp2.yaml", data)), "--output",
+                    str(tmp_path / "out2"), "--no-report")
+    assert code == 1 and "is valid but not in this partial store (31 cells)" in err

@@ -1,6 +1,7 @@
 """The table as an objective: configuration + budget -> validation error, cost, test error."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from ..api import NASBench
 from ..errors import CellNotInStoreError
-from .encodings import OP_NAMES, Encoding, get_encoding
+from .encodings import OP_NAMES, ConfigError, Encoding, get_encoding
 from .lookup import ABSENT, RawCellIndex
 
 
@@ -17,7 +18,11 @@ RepeatPolicy = Literal["sample", "mean", 0, 1, 2]
 CostPolicy = Literal["one", "sum"]
 InvalidPolicy = Literal["penalty", "resample"]
 AbsentPolicy = Literal["error", "invalid"]
+CellsPolicy = Literal["all", "store"]
 
+
+#: The hyperparameter of the ``cells='store'`` space.
+STORE_CELL = "cell"
 
 #: Repeat indices drawn from a Generator at a time under the 'sample' policy.
 _DRAW_BATCH = 1024
@@ -52,11 +57,15 @@ class Objective:
     ``absent``: what a valid cell that a partial store lacks is: an ``'error'``
     (:class:`CellNotInStoreError` naming it and the store), or ``'invalid'`` (with ``invalid=
     'resample'`` the runs then evaluate only the store's cells).
+    ``cells``: ``'all'`` (the encoding's space) or ``'store'``: the space is one categorical
+    hyperparameter ``cell`` over the store's module hashes, so every optimizer samples only
+    the cells a partial store holds (the encoding's structure is not seen then).
     """
 
     def __init__(self, nasbench: NASBench, encoding: str | Encoding = "A", *,
                  repeat: RepeatPolicy = "sample", cost: CostPolicy = "one",
-                 invalid: InvalidPolicy = "penalty", absent: AbsentPolicy = "error"):
+                 invalid: InvalidPolicy = "penalty", absent: AbsentPolicy = "error",
+                 cells: CellsPolicy = "all"):
         self.nasbench = nasbench
         self.encoding = get_encoding(encoding) if isinstance(encoding, str) else encoding
         if repeat not in ("sample", "mean", 0, 1, 2) or isinstance(repeat, bool):
@@ -68,7 +77,9 @@ class Objective:
         if absent not in ("error", "invalid"):
             raise ValueError(f"absent policy must be 'error' or 'invalid', got {absent!r}")
         self.repeat, self.cost_policy, self.invalid_policy = repeat, cost, invalid
-        self.absent_policy = absent
+        if cells not in ("all", "store"):
+            raise ValueError(f"cells policy must be 'all' or 'store', got {cells!r}")
+        self.absent_policy, self.cells_policy = absent, cells
         self.budgets: list[int] = list(nasbench.budgets)
         self._b = {e: i for i, e in enumerate(self.budgets)}
         self._val = {e: nasbench.metric("final_validation_accuracy", e) for e in self.budgets}
@@ -98,7 +109,15 @@ class Objective:
         return max(self.budgets)
 
     def config_space(self, seed: int | None = None) -> CS.ConfigurationSpace:
+        if self.cells_policy == "store":
+            cs = CS.ConfigurationSpace(seed=seed)
+            cs.add(CS.CategoricalHyperparameter(STORE_CELL, list(self._row_of_hash)))
+            return cs
         return self.encoding.config_space(seed)
+
+    @functools.cached_property
+    def _row_of_hash(self) -> dict[str, int]:
+        return {h.decode(): i for i, h in enumerate(self._hashes.tolist())}
 
     def fidelity_space(self, seed: int | None = None) -> CS.ConfigurationSpace:
         cs = CS.ConfigurationSpace(seed=seed)
@@ -108,6 +127,12 @@ class Objective:
     def row(self, config: Mapping[str, Any]) -> int:
         """Store row of a configuration's cell: -1 if it is invalid, -2 if a partial store
         lacks it (see :meth:`RawCellIndex.row`)."""
+        if self.cells_policy == "store":
+            row = self._row_of_hash.get(config.get(STORE_CELL)) if len(config) == 1 else None
+            if row is None:
+                raise ConfigError(f"cells: store: a configuration is {{{STORE_CELL!r}: a module "
+                                  f"hash of {self.nasbench.path}}}, got {dict(config)!r}"[:300])
+            return row
         encoding = self.encoding
         fast = encoding.fast_raw(config)
         if fast is None:
