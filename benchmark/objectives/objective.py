@@ -157,8 +157,8 @@ class Objective:
             if row == ABSENT and self.absent_policy == "error":
                 raise CellNotInStoreError(
                     f"{self.nasbench.path}: cell {self.encoding.to_spec(config).hash()} is "
-                    f"valid but not in this partial store ({len(self.nasbench)} cells); set "
-                    "benchmark.absent: invalid (with invalid: resample) to evaluate only its cells")
+                    f"valid but not in this partial store ({len(self.nasbench)} cells); search "
+                    "only its cells with cells='store' (YAML: benchmark.cells: store)")
             return self._invalid[budget]
         return self.evaluate_row(row, budget, rng)
 
