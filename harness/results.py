@@ -40,6 +40,7 @@ from .simulator import COLUMNS
 log = logging.getLogger(__name__)
 RUNS = "runs"
 LOCK = ".nasbench.lock"
+_HELD: set[int] = set()   # descriptors of the locks this process holds
 
 
 @contextlib.contextmanager
@@ -50,7 +51,8 @@ def output_lock(output: Path) -> Iterator[None]:
     SIGKILL included), so a lock is never stale; the file only says who held it last.
     """
     output.mkdir(parents=True, exist_ok=True)
-    fd = os.open(output / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    fd = os.open(output / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    _HELD.add(fd)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -62,6 +64,15 @@ def output_lock(output: Path) -> Iterator[None]:
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
         yield
     finally:
+        _HELD.discard(fd)
+        os.close(fd)
+
+
+def drop_inherited_locks() -> None:
+    """In a forked child: close its copies of the parent's lock files, so that the lock goes
+    with the parent (a flock lasts while any process holds the open file)."""
+    for fd in list(_HELD):
+        _HELD.discard(fd)
         os.close(fd)
 
 

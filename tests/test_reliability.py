@@ -483,3 +483,27 @@ def test_cells_store_searches_only_a_partial_stores_cells(store_dir, tmp_path, c
     code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp2.yaml", data)), "--output",
                     str(tmp_path / "out2"), "--no-report")
     assert code == 1 and "is valid but not in this partial store (31 cells)" in err
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_no_orphan_and_no_held_lock(tmp_path, capsys):
+    exp = write_yaml(tmp_path / "exp.yaml", {**SMALL, "seeds": 20, "budget": {"time": 1.0e7}})
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(exp), "--output",
+                             str(out), "--no-report"], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while not run_files(out) and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the experiment ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)  # the driver only: its run's child must follow
+        proc.wait()
+        deadline = time.time() + 20
+        while _alive_in_session(proc.pid) and time.time() < deadline:
+            time.sleep(0.1)
+        assert _alive_in_session(proc.pid) == []
+    finally:
+        subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
+    with output_lock(out):  # free at once
+        pass
