@@ -31,6 +31,10 @@ def start_ray(address: str | None, cpus: int | None, output: Path) -> None:
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    if not address:
+        # Ray runs its workers at niceness 15; here they are the work, so beside any busy
+        # process (a build, a browser) they would all but stop (a live training took 10x longer)
+        os.environ.setdefault("RAY_worker_niceness", "0")
     # Some optimizers' libraries iterate over sets of strings (SMAC): a fixed hash seed in every
     # worker keeps runs identical whichever process runs them.
     runtime_env = {"env_vars": {"PYTHONHASHSEED": "0", **{

@@ -507,3 +507,19 @@ def test_a_killed_run_leaves_no_orphan_and_no_held_lock(tmp_path, capsys):
         subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
     with output_lock(out):  # free at once
         pass
+
+
+# ---- 11. a busy machine ----------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_local_ray_workers_run_at_normal_priority(tmp_path):
+    """Ray nices its workers to 15: beside two busy processes on 2 cores a live training then got
+    ~4% of a core and the live test ran out of its 600 s budget.  A local Ray keeps them at 0."""
+    script = ("import os; from pathlib import Path; from harness.ray_backend import ray_session\n"
+              f"with ray_session(None, 1, Path({str(tmp_path / 'r')!r})):\n"
+              "    import ray; print(ray.get(ray.remote(lambda: os.nice(0)).remote()))")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_worker_niceness"}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == str(os.nice(0))
