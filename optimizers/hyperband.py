@@ -155,3 +155,38 @@ class BOHB(Hyperband):
                                     kwargs={"budget": trial.budget, "config": trial.config})
         with self._numpy_global_rng():
             self._generator.new_result(job)
+        models = self._generator.kde_models
+        for budget, pair in models.items():
+            for key, kde in pair.items():
+                if CategoricalKDE.fits(kde):
+                    pair[key] = CategoricalKDE(kde)
+
+
+class CategoricalKDE:
+    """statsmodels' ``KDEMultivariate`` over unordered categorical data, its ``pdf`` bit for bit.
+
+    hpbandster's BOHB evaluates two such densities at each of ``num_samples`` candidates per
+    sampled configuration; statsmodels loops over the variables and recounts each one's levels
+    (``np.unique``) at every call: 88 % of a BOHB run.  Here the Aitchison-Aitken kernel values
+    (``1 - h`` where a datum equals the point, ``h / (levels - 1)`` elsewhere, with statsmodels'
+    levels: the distinct values in the data) are computed once, and ``pdf`` is one comparison,
+    product and sum, in statsmodels' order.  Installed on this BOHB's own generator only.
+    """
+
+    def __init__(self, kde):
+        self.data, self.bw, self.var_type, self.nobs = kde.data, kde.bw, kde.var_type, kde.nobs
+        levels = np.array([np.unique(column).size for column in kde.data.T])
+        with np.errstate(divide="ignore", invalid="ignore"):  # one level: h / 0, as statsmodels
+            self._other = np.ones(levels.size) * kde.bw / (levels - 1)
+        self._same = 1 - np.asarray(kde.bw)
+
+    @staticmethod
+    def fits(kde) -> bool:
+        """A statsmodels KDE of unordered variables only (the case written out here)."""
+        return (type(kde).__name__ == "KDEMultivariate" and set(kde.var_type) == {"u"}
+                and getattr(kde, "data", None) is not None and kde.data.ndim == 2)
+
+    def pdf(self, point) -> np.ndarray:
+        point = np.asarray(point, dtype=float).reshape(-1)
+        kernel = np.where(self.data == point, self._same, self._other)
+        return np.squeeze(kernel.prod(axis=1).sum(axis=0) / self.nobs)

@@ -207,3 +207,27 @@ def test_readme_plugin_example_runs(objective, tmp_path, monkeypatch):
     asked, results = drive(objective, "my_optimizer:LocalSearch", 0, 200)
     valid = [r.validation_error for r in results if not r.invalid]
     assert valid and min(valid) < valid[0]
+
+
+def test_bohbs_categorical_kde_is_statsmodels_bit_for_bit():
+    """The fast density BOHB installs equals statsmodels' at every point, single-level
+    variables (statsmodels divides by zero there) and bandwidths clipped as hpbandster does."""
+    import statsmodels.api as sm
+
+    from optimizers.hyperband import CategoricalKDE
+
+    rng = np.random.default_rng(0)
+    for n in (7, 20, 150):
+        data = np.column_stack([rng.integers(0, k, n) for k in (2, 3, 3, 2, 1, 2)]).astype(float)
+        kde = sm.nonparametric.KDEMultivariate(data=data, var_type="u" * 6,
+                                               bw="normal_reference")
+        kde.bw = np.clip(kde.bw, 0.3, None)
+        fast = CategoricalKDE(kde)
+        assert CategoricalKDE.fits(kde) and not CategoricalKDE.fits(fast)
+        points = [*data[:5], *np.column_stack([rng.integers(0, 3, 40) for _ in range(6)])]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for point in points:
+                want, got = kde.pdf(point), fast.pdf(point)
+                assert np.array_equal(want, got, equal_nan=True), (point, want, got)
+    mixed = sm.nonparametric.KDEMultivariate(data=data, var_type="uuuuuc", bw="normal_reference")
+    assert not CategoricalKDE.fits(mixed)
