@@ -63,3 +63,28 @@ def main() -> None:
     for name in ("random_search", "regularized_evolution"):
         rate = evaluations_per_second(objective, name)
         row(f"{name}: evaluations/s through the adapter", f"{rate:,.0f}/s")
+    ours, theirs = kde_pdf_times()
+    row("BOHB density (150 points, 26 vars): statsmodels", f"{theirs * 1e6:.0f} us")
+    row("  ... CategoricalKDE, the same values", f"{ours * 1e6:.0f} us",
+        f"{theirs / ours:.1f}x faster (target >= 5x)", theirs / ours >= 5)
+
+
+def kde_pdf_times(points: int = 200) -> tuple[float, float]:
+    """Seconds per pdf call: BOHB's fast categorical KDE vs statsmodels', on encoding-A-like
+    data (5 three-level and 21 two-level variables, 150 observations)."""
+    import statsmodels.api as sm
+
+    from optimizers.hyperband import CategoricalKDE
+
+    rng = np.random.default_rng(0)
+    data = np.column_stack([rng.integers(0, k, 150) for k in [3] * 5 + [2] * 21]).astype(float)
+    kde = sm.nonparametric.KDEMultivariate(data=data, var_type="u" * 26, bw="normal_reference")
+    fast = CategoricalKDE(kde)
+    queries = data[rng.integers(0, 150, points)]
+    times = []
+    for density in (fast, kde):
+        t0 = time.perf_counter()
+        for q in queries:
+            density.pdf(q)
+        times.append((time.perf_counter() - t0) / points)
+    return times[0], times[1]
