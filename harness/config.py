@@ -216,9 +216,9 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
     """Read and validate an experiment file; :class:`ExperimentError` names file, line and key
     (or the command-line flag, for a bad value in ``overrides``)."""
     path = Path(path)
-    node = _compose(path)
+    text, node = _compose(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:  # composed, but not constructible (e.g. a python/ tag)
         raise ExperimentError(_yaml_error(path, exc)) from None
     if not isinstance(data, dict):
@@ -236,19 +236,14 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         if loc and loc[0] in overrides:
-            raise ExperimentError(f"--{loc[0]} {_short(overrides[loc[0]])}: {msg}") from None
+            raise ExperimentError(f"--{loc[0]} {reprlib.repr(overrides[loc[0]])}: {msg}") from None
         raise ExperimentError(f"{path}:{_line_of(node, loc)}: {key}: {msg}") from None
     _check_optimizers(experiment, path, node)
     return experiment
 
 
-def _short(value: Any) -> str:
-    """A value for a message: a bounded repr, whatever its size."""
-    return reprlib.repr(value)
-
-
-def _compose(path: Path) -> yaml.Node:
-    """The file's YAML node tree, checked: readable UTF-8, valid YAML, no duplicate keys,
+def _compose(path: Path) -> tuple[str, yaml.Node | None]:
+    """The file's text and YAML node tree, checked: UTF-8, valid YAML, no duplicate keys,
     bounded depth and size (aliases counted expanded: an alias bomb is refused unexpanded)."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -265,7 +260,7 @@ def _compose(path: Path) -> yaml.Node:
         raise ExperimentError(_yaml_error(path, exc)) from None
     if node is not None:
         _check_tree(node, path)
-    return node
+    return text, node
 
 
 def _yaml_error(path: Path, exc: yaml.YAMLError) -> str:

@@ -212,6 +212,37 @@ def test_a_cell_missing_from_a_partial_store_is_an_error_or_invalid_by_choice(st
         Objective(nb, "A", absent="skip")
 
 
+@needs_shared
+def test_cells_store_searches_only_a_partial_stores_cells(store_dir, tmp_path, capsys):
+    nb = NASBench(store_dir["only108"])
+    objective = Objective(nb, "A", cells="store")
+    space = objective.config_space(seed=0)
+    assert list(space) == ["cell"] and len(space["cell"].choices) == 31
+    rng = np.random.default_rng(0)
+    for config in space.sample_configuration(20):
+        result = objective.evaluate(dict(config), 108, rng)
+        assert not result.invalid and result.hash == config["cell"]
+    with pytest.raises(ValueError, match="cells: store: a configuration is"):
+        objective.evaluate({"cell": "0" * 32}, 108, rng)
+    # the same in an experiment, every optimizer: only the store's cells are evaluated
+    data = {**SMALL, "benchmark": {"name": "nasbench101", "data": str(store_dir["only108"]),
+                                   "cells": "store"},
+            "optimizers": [{"name": n} for n in ("random_search", "regularized_evolution",
+                                                 "hyperband", "tpe")],
+            "budget": {"time": 2.0e+5}}
+    out = tmp_path / "out"
+    assert cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--output",
+               str(out), "--no-report")[0] == 0
+    events = load_events(out)
+    assert len(events) > 100 and set(events["hash"]) <= {h.decode() for h in nb.hashes}
+    assert not events["invalid"].any()
+    # the default names the missing cell
+    data["benchmark"].pop("cells")
+    code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp2.yaml", data)), "--output",
+                    str(tmp_path / "out2"), "--no-report")
+    assert code == 1 and "is valid but not in this partial store (31 cells)" in err
+
+
 # ---- 4, 5. no unbounded work from input; strict values; errors that blame the flag ---------------
 
 def _bomb(levels: int = 9) -> str:
@@ -374,6 +405,30 @@ def test_a_plugin_that_cannot_load_is_one_line(tmp_path, capsys, monkeypatch, so
     assert code == 2 and words in err and one_line(err), err
 
 
+@pytest.mark.slow
+def test_a_killed_run_leaves_no_orphan_and_no_held_lock(tmp_path, capsys):
+    exp = write_yaml(tmp_path / "exp.yaml", {**SMALL, "seeds": 20, "budget": {"time": 1.0e7}})
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(exp), "--output",
+                             str(out), "--no-report"], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while not run_files(out) and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the experiment ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)  # the driver only: its run's child must follow
+        proc.wait()
+        deadline = time.time() + 20
+        while _alive_in_session(proc.pid) and time.time() < deadline:
+            time.sleep(0.1)
+        assert _alive_in_session(proc.pid) == []
+    finally:
+        subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
+    with output_lock(out):  # free at once
+        pass
+
+
 # ---- 7. failures are visible ---------------------------------------------------------------------
 
 def test_when_every_run_fails_the_failures_are_shown(tmp_path, capsys, monkeypatch):
@@ -452,61 +507,6 @@ def test_ctrl_c_at_any_moment_is_one_line_130_and_leaves_no_ray_process(tmp_path
     while _alive_in_session(proc.pid) and time.time() < deadline:
         time.sleep(0.2)
     assert _alive_in_session(proc.pid) == []
-
-
-@needs_shared
-def test_cells_store_searches_only_a_partial_stores_cells(store_dir, tmp_path, capsys):
-    nb = NASBench(store_dir["only108"])
-    objective = Objective(nb, "A", cells="store")
-    space = objective.config_space(seed=0)
-    assert list(space) == ["cell"] and len(space["cell"].choices) == 31
-    rng = np.random.default_rng(0)
-    for config in space.sample_configuration(20):
-        result = objective.evaluate(dict(config), 108, rng)
-        assert not result.invalid and result.hash == config["cell"]
-    with pytest.raises(ValueError, match="cells: store: a configuration is"):
-        objective.evaluate({"cell": "0" * 32}, 108, rng)
-    # the same in an experiment, every optimizer: only the store's cells are evaluated
-    data = {**SMALL, "benchmark": {"name": "nasbench101", "data": str(store_dir["only108"]),
-                                   "cells": "store"},
-            "optimizers": [{"name": n} for n in ("random_search", "regularized_evolution",
-                                                 "hyperband", "tpe")],
-            "budget": {"time": 2.0e+5}}
-    out = tmp_path / "out"
-    assert cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--output",
-               str(out), "--no-report")[0] == 0
-    events = load_events(out)
-    assert len(events) > 100 and set(events["hash"]) <= {h.decode() for h in nb.hashes}
-    assert not events["invalid"].any()
-    # the default names the missing cell
-    data["benchmark"].pop("cells")
-    code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp2.yaml", data)), "--output",
-                    str(tmp_path / "out2"), "--no-report")
-    assert code == 1 and "is valid but not in this partial store (31 cells)" in err
-
-
-@pytest.mark.slow
-def test_a_killed_run_leaves_no_orphan_and_no_held_lock(tmp_path, capsys):
-    exp = write_yaml(tmp_path / "exp.yaml", {**SMALL, "seeds": 20, "budget": {"time": 1.0e7}})
-    out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(exp), "--output",
-                             str(out), "--no-report"], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 300
-        while not run_files(out) and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        assert proc.poll() is None, "the experiment ended before it could be killed"
-        proc.send_signal(signal.SIGKILL)  # the driver only: its run's child must follow
-        proc.wait()
-        deadline = time.time() + 20
-        while _alive_in_session(proc.pid) and time.time() < deadline:
-            time.sleep(0.1)
-        assert _alive_in_session(proc.pid) == []
-    finally:
-        subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
-    with output_lock(out):  # free at once
-        pass
 
 
 # ---- 11. a busy machine ----------------------------------------------------------------------------
