@@ -509,6 +509,17 @@ def test_ctrl_c_at_any_moment_is_one_line_130_and_leaves_no_ray_process(tmp_path
     assert _alive_in_session(proc.pid) == []
 
 
+def test_the_entry_point_survives_its_first_call(capsys):
+    """harness.cli.main imports the commands on its first call; that import must not replace
+    the package's ``main`` (a submodule of that name did: the next import got a module)."""
+    import harness.cli
+
+    assert harness.cli.main(["space", "info"]) == 0
+    from harness.cli import main as again
+
+    assert again is harness.cli.main and callable(again)
+
+
 # ---- 11. a busy machine ----------------------------------------------------------------------------
 
 @pytest.mark.slow

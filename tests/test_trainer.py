@@ -140,7 +140,7 @@ def test_cifar_image_folder_split(cifar):
 
 
 def test_cifar_official_tarball_downloads_and_loads(cifar, tmp_path, capsys):
-    from harness.cli.main import main
+    from harness.cli import main
     from trainer.cifar import load
 
     served = tmp_path / "served"
@@ -248,7 +248,7 @@ def test_result_round_trips_through_the_store(tiny_run, tmp_path, cells):
 
 
 def test_cli_train_dry_run_and_bad_input(capsys):
-    from harness.cli.main import main
+    from harness.cli import main
 
     ops = ",".join(INCEPTION_OPS)
     assert main(["train", "--matrix", json.dumps(INCEPTION_MATRIX), "--ops", ops,

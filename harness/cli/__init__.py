@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        from .main import main as run
+        from .app import main as run
 
         return run(argv)
     except KeyboardInterrupt:
