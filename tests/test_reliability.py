@@ -473,7 +473,7 @@ def test_report_skips_foreign_duplicate_and_incomplete_run_files(tmp_path, capsy
     assert final == {"random_search": "2", "regularized_evolution": "3"}
 
 
-# ---- 10. Ctrl-C ------------------------------------------------------------------------------------
+# ---- 10. Ctrl-C ----------------------------------------------------------------------------------
 
 def _alive_in_session(sid: int) -> list[str]:
     """Processes (not zombies) of session ``sid``."""
@@ -500,7 +500,8 @@ def test_ctrl_c_at_any_moment_is_one_line_130_and_leaves_no_ray_process(tmp_path
             os.killpg(proc.pid, signal.SIGKILL)
     if proc.returncode == 0:
         pytest.skip(f"the experiment finished within {delay} s")
-    lines = [line for line in err.splitlines() if line and "\r" not in line and "Token " not in line]
+    lines = [line for line in err.splitlines()
+             if line and "\r" not in line and "Token " not in line]  # bars, Ray's auth note
     assert proc.returncode == 130 and lines[-1:] == ["nasbench: interrupted"], err
     assert "Traceback" not in err
     deadline = time.time() + 10
@@ -520,7 +521,7 @@ def test_the_entry_point_survives_its_first_call(capsys):
     assert again is harness.cli.main and callable(again)
 
 
-# ---- 11. a busy machine ----------------------------------------------------------------------------
+# ---- 11. a busy machine --------------------------------------------------------------------------
 
 @pytest.mark.slow
 def test_local_ray_workers_run_at_normal_priority(tmp_path):
