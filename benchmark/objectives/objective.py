@@ -68,17 +68,14 @@ class Objective:
                  cells: CellsPolicy = "all"):
         self.nasbench = nasbench
         self.encoding = get_encoding(encoding) if isinstance(encoding, str) else encoding
-        if repeat not in ("sample", "mean", 0, 1, 2) or isinstance(repeat, bool):
-            raise ValueError(f"repeat policy must be 'sample', 'mean', 0, 1 or 2, got {repeat!r}")
-        if cost not in ("one", "sum"):
-            raise ValueError(f"cost policy must be 'one' or 'sum', got {cost!r}")
-        if invalid not in ("penalty", "resample"):
-            raise ValueError(f"invalid policy must be 'penalty' or 'resample', got {invalid!r}")
-        if absent not in ("error", "invalid"):
-            raise ValueError(f"absent policy must be 'error' or 'invalid', got {absent!r}")
+        for name, value, allowed in (("repeat", repeat, ("sample", "mean", 0, 1, 2)),
+                                     ("cost", cost, ("one", "sum")),
+                                     ("invalid", invalid, ("penalty", "resample")),
+                                     ("absent", absent, ("error", "invalid")),
+                                     ("cells", cells, ("all", "store"))):
+            if value not in allowed or isinstance(value, bool):
+                raise ValueError(f"{name} policy must be one of {list(allowed)}, got {value!r}")
         self.repeat, self.cost_policy, self.invalid_policy = repeat, cost, invalid
-        if cells not in ("all", "store"):
-            raise ValueError(f"cells policy must be 'all' or 'store', got {cells!r}")
         self.absent_policy, self.cells_policy = absent, cells
         self.budgets: list[int] = list(nasbench.budgets)
         self._b = {e: i for i, e in enumerate(self.budgets)}
