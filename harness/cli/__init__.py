@@ -5,12 +5,14 @@ the imports run, ends in one line and exit code 130.
 """
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see app.main's re-exec
         from .app import main as run
 
         return run(argv)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -55,7 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Some optimizer libraries (SMAC) iterate over sets of strings, whose order follows
         # Python's per-process hash seed; a fixed seed makes runs reproducible byte for byte.
         env = {**os.environ, "PYTHONHASHSEED": "0"}
-        os.execve(sys.executable, [sys.executable, "-m", "harness.cli", *sys.argv[1:]], env)
+        # Ctrl-C waits (blocked, kept pending across exec) until harness.cli.main unblocks it
+        # inside its try: the new interpreter's start-up cannot be cut into a traceback.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            os.execve(sys.executable, [sys.executable, "-m", "harness.cli", *sys.argv[1:]], env)
+        finally:  # only reached if exec failed
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
