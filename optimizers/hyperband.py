@@ -155,8 +155,7 @@ class BOHB(Hyperband):
                                     kwargs={"budget": trial.budget, "config": trial.config})
         with self._numpy_global_rng():
             self._generator.new_result(job)
-        models = self._generator.kde_models
-        for budget, pair in models.items():
+        for pair in self._generator.kde_models.values():
             for key, kde in pair.items():
                 if CategoricalKDE.fits(kde):
                     pair[key] = CategoricalKDE(kde)
