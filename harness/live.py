@@ -132,7 +132,7 @@ def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict
     facts = run_facts(run, budget, bench, len(events), y_star_valid=0.0, y_star_test=0.0,
                       surrogate=False, live=True)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
-            "wall": time.perf_counter() - started}
+            "overhead": events.overhead_array(), "wall": time.perf_counter() - started}
 
 
 def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedSequence,
@@ -151,19 +151,29 @@ def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedS
     running: dict[Any, tuple[int, Trial, float, str]] = {}
     limit = budget.max_evaluations or float("inf")
     count = free_streak = 0
+    spent = [0.0]   # the optimizer's wall seconds in ask and tell
+
+    def timed(call, *args):
+        t = time.perf_counter()
+        try:
+            return call(*args)
+        finally:
+            spent[0] += time.perf_counter() - t
+
     while True:
         while free and clock() < budget.time and count < limit:
-            trial = optimizer.ask()
+            trial = timed(optimizer.ask)
             if trial is None:
                 break
             count += 1
             spec = cell_of(encoding, trial.config)
             now = clock()
             if spec is None:  # finishes at once, the worker stays free
-                optimizer.tell(trial, Result(1.0, 0.0, True, trial.budget))
+                timed(optimizer.tell, trial, Result(1.0, 0.0, True, trial.budget))
                 if record_invalid:
                     events.rows.append((trial.id, free[0], trial.budget, "", now, now, 1.0, 1.0,
                                         0.0, True))
+                    events.overhead.append(spent[0])
                 free_streak += 1
                 if free_streak > MAX_FREE_EVALUATIONS:
                     raise SimulationError(f"{optimizer.name}: {MAX_FREE_EVALUATIONS} invalid "
@@ -195,8 +205,9 @@ def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedS
                 continue  # unfinished at the time budget: dropped, as simulated
             final = result.evaluations[-1]
             error = 1.0 - final.validation_accuracy
-            optimizer.tell(trial, Result(error, final.training_time, False, trial.budget))
+            timed(optimizer.tell, trial, Result(error, final.training_time, False, trial.budget))
             events.rows.append((trial.id, worker, trial.budget, cell_hash, start, end, error,
                                 1.0 - final.test_accuracy, final.training_time, False))
+            events.overhead.append(spent[0])
         free.sort()
     return events

@@ -93,7 +93,7 @@ def execute_and_write(bench, budget, run: RunSpec, output: str) -> dict[str, Any
 
     outcome = execute_run(bench, budget, run)
     if outcome["status"] == "ok":
-        write_run(Path(output), run.key, outcome.pop("data"))
+        write_run(Path(output), run.key, outcome.pop("data"), outcome.pop("overhead"))
     return outcome
 
 

@@ -9,9 +9,12 @@
       .nasbench.lock         the writer's advisory lock (who holds it: pid and host)
       runs/LABEL/seed-S.npz  one file per run (events + run facts), written atomically
       runs/LABEL/seed-S.failed.txt   the traceback of a run that raised (redone on resume)
+      runs/LABEL/seed-S.overhead.npy the optimizer's own wall seconds (ask + tell) so far, at
+                             each event of the run file: measured, so not reproducible
       report/                the reporter's figures and tables
 
-Run files hold only what the seed determines, so the same experiment gives the same bytes.
+Run files hold only what the seed determines, so the same experiment gives the same bytes;
+what is measured (wall times) lives beside them.
 """
 from __future__ import annotations
 
@@ -87,6 +90,9 @@ class RunKey:
     def failed_path(self, output: Path) -> Path:
         return Path(output) / RUNS / self.label / f"seed-{self.seed}.failed.txt"
 
+    def overhead_path(self, output: Path) -> Path:
+        return Path(output) / RUNS / self.label / f"seed-{self.seed}.overhead.npy"
+
 
 def encode_run(arrays: dict[str, np.ndarray], facts: dict[str, Any]) -> bytes:
     """Bytes of a run file: an npz (``np.load`` reads it) deflated at level 1, which is
@@ -104,7 +110,15 @@ def encode_run(arrays: dict[str, np.ndarray], facts: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-def write_run(output: Path, key: RunKey, data: bytes) -> None:
+def write_run(output: Path, key: RunKey, data: bytes, overhead: np.ndarray | None = None) -> None:
+    """The run file (and beside it the optimizer's measured overhead, written first: the run
+    file is what marks the run done)."""
+    if overhead is None:
+        key.overhead_path(output).unlink(missing_ok=True)
+    else:
+        buf = io.BytesIO()
+        np.lib.format.write_array(buf, np.asarray(overhead, np.float64), allow_pickle=False)
+        atomic_write_bytes(key.overhead_path(output), buf.getvalue())
     atomic_write_bytes(key.path(output), data)
     key.failed_path(output).unlink(missing_ok=True)
 
@@ -147,7 +161,7 @@ REQUIRED_FACTS = ("label", "seed", "y_star_valid", "y_star_test")
 
 
 def _readable_runs(folder: Path):
-    """(arrays, facts) of each run file that can be used; the others are named in a warning:
+    """(path, arrays, facts) of each run file that can be used; the others are named in a warning:
     unreadable ones, ones missing facts, ones whose facts name another run than their path
     (copied in from elsewhere: they would count a run twice)."""
     planned = _planned(folder)
@@ -169,7 +183,7 @@ def _readable_runs(folder: Path):
             log.warning("skipping result file %s: run %r seed %r is not part of the experiment "
                         "in %s", path, facts["label"], facts["seed"], folder / "experiment.yaml")
             continue
-        yield arrays, facts
+        yield path, arrays, facts
 
 
 def _planned(folder: Path) -> set[tuple[str, int]] | None:
@@ -188,19 +202,65 @@ def failed_runs(folder: str | Path) -> list[Path]:
     return sorted((Path(folder) / RUNS).glob("*/seed-*.failed.txt"))
 
 
-def load_events(folder: str | Path) -> pd.DataFrame:
-    """Every evaluation of every run: optimizer, seed, trial, worker, budget, hash, start, end,
-    validation_error, test_error, cost, invalid."""
-    frames = []
-    for arrays, facts in _readable_runs(Path(folder)):
+def read_overhead(path: Path, events: int) -> np.ndarray | None:
+    """The optimizer overhead beside the run file at ``path`` (cumulative seconds per event), or
+    None when it is missing (runs made before it was recorded) or does not fit the run file."""
+    side = path.with_name(path.name.replace(".npz", ".overhead.npy"))
+    try:
+        overhead = np.load(side, allow_pickle=False)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable overhead file %s: %s", side, exc)
+        return None
+    if overhead.shape != (events,):
+        log.warning("ignoring overhead file %s: %d values for %d events", side, overhead.size,
+                    events)
+        return None
+    return overhead
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A results folder read in one pass (each run file once)."""
+
+    facts: list[dict[str, Any]]
+    events: pd.DataFrame         #: see :func:`load_events`
+    trajectories: pd.DataFrame   #: see :func:`load_trajectories`
+
+
+EVENT_FRAME = ["optimizer", "seed", *COLUMNS, "overhead"]
+TRAJECTORY_FRAME = ["optimizer", "seed", "time", "evaluation", "incumbent_validation_error",
+                    "incumbent_test_error", "validation_regret", "test_regret"]
+
+
+def load(folder: str | Path, mode: str | None = None) -> Loaded:
+    """Facts, events and trajectories (``mode`` as :func:`trajectory`; default each run's own)
+    of every usable run file of ``folder``."""
+    facts_list, events, trajectories = [], [], []
+    for path, arrays, facts in _readable_runs(Path(folder)):
+        ident = {"optimizer": facts["label"], "seed": facts["seed"]}
         df = pd.DataFrame({c: arrays[c] for c in COLUMNS})
         df["hash"] = df["hash"].str.decode("ascii")
-        df.insert(0, "seed", facts["seed"])
-        df.insert(0, "optimizer", facts["label"])
-        frames.append(df)
-    if not frames:
-        return pd.DataFrame(columns=["optimizer", "seed", *COLUMNS])
-    return pd.concat(frames, ignore_index=True)
+        overhead = read_overhead(path, len(df))
+        df["overhead"] = np.nan if overhead is None else overhead
+        events.append(df.assign(**ident)[EVENT_FRAME])
+        traj = trajectory(arrays, facts["y_star_valid"], facts["y_star_test"],
+                          mode or facts.get("trajectory", "pooled"))
+        trajectories.append(traj.assign(**ident)[TRAJECTORY_FRAME])
+        facts_list.append(facts)
+
+    def frame(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+    return Loaded(facts_list, frame(events, EVENT_FRAME), frame(trajectories, TRAJECTORY_FRAME))
+
+
+def load_events(folder: str | Path) -> pd.DataFrame:
+    """Every evaluation of every run: optimizer, seed, trial, worker, budget, hash, start, end,
+    validation_error, test_error, cost, invalid, and overhead (the optimizer's wall seconds in
+    ask and tell so far; NaN where not recorded)."""
+    return load(folder).events
 
 
 def trajectory(arrays: dict[str, np.ndarray], y_star_valid: float, y_star_test: float,
@@ -245,19 +305,8 @@ def _frame(end, inc_val, inc_test, y_star_valid, y_star_test) -> pd.DataFrame:
 
 def load_trajectories(folder: str | Path, mode: str | None = None) -> pd.DataFrame:
     """Per run and evaluation: time, incumbent errors, validation and test regret."""
-    frames = []
-    for arrays, facts in _readable_runs(Path(folder)):
-        df = trajectory(arrays, facts["y_star_valid"], facts["y_star_test"],
-                        mode or facts.get("trajectory", "pooled"))
-        df.insert(0, "seed", facts["seed"])
-        df.insert(0, "optimizer", facts["label"])
-        frames.append(df)
-    if not frames:
-        return pd.DataFrame(columns=["optimizer", "seed", "time", "evaluation",
-                                     "incumbent_validation_error", "incumbent_test_error",
-                                     "validation_regret", "test_regret"])
-    return pd.concat(frames, ignore_index=True)
+    return load(folder, mode).trajectories
 
 
 def load_facts(folder: str | Path) -> list[dict[str, Any]]:
-    return [facts for _, facts in _readable_runs(Path(folder))]
+    return load(folder).facts

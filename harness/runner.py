@@ -95,7 +95,7 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
                       y_star_test=objective.y_star_test,
                       surrogate=objective.nasbench.is_surrogate, table=objective.nasbench.label)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
-            "wall": time.perf_counter() - started}
+            "overhead": events.overhead_array(), "wall": time.perf_counter() - started}
 
 
 def failed_outcome(text: str, wall: float = 0.0) -> dict[str, Any]:
@@ -223,7 +223,7 @@ def _run_locked(experiment: Experiment, source: Path, output: Path, force: bool,
         walls[f"{run.label}/{run.seed}"] = round(outcome["wall"], 4)
         if outcome["status"] == "ok":
             if "data" in outcome:  # else a local Ray worker has written it
-                write_run(output, run.key, outcome["data"])
+                write_run(output, run.key, outcome["data"], outcome.get("overhead"))
         else:
             atomic_write_text(run.key.failed_path(output), outcome["traceback"])
             last = outcome["traceback"].strip().splitlines()[-1]

@@ -196,7 +196,11 @@ def test_results_as_dataframes(tmp_path):
     events = load_events(tmp_path / "r")
     assert list(events.columns) == ["optimizer", "seed", "trial", "worker", "budget", "hash",
                                     "start", "end", "validation_error", "test_error", "cost",
-                                    "invalid"]
+                                    "invalid", "overhead"]
+    # the optimizer's measured seconds in ask and tell: recorded for every event, cumulative
+    for _, run in events.groupby(["optimizer", "seed"]):
+        spent = run["overhead"].to_numpy()
+        assert np.isfinite(spent).all() and spent[0] > 0 and np.all(np.diff(spent) >= 0)
     assert set(events["optimizer"]) == {"random_search", "regularized_evolution", "hyperband",
                                         "reinforce"}
     assert set(events[events["optimizer"] == "hyperband"]["budget"]) == {4, 12, 36, 108}

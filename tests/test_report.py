@@ -1,21 +1,29 @@
-"""The reporter: exact numbers on a hand-built folder, figures, bad folders."""
+"""The reporter: exact numbers on hand-built folders (regret, statistics, distinct cells,
+overhead), figures, the page in a real browser, bad folders."""
 from __future__ import annotations
+
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
+from harness import stats
 from harness.cli import main
-from harness.report import ReportError, curves, final_table, on_grid, report
+from harness.report import (ReportError, critical_differences, curves, final_table, on_grid,
+                            report, significance, summary, usage)
 from harness.results import RunKey, encode_run, load_trajectories, write_run
 
 Y_VALID, Y_TEST = 0.05, 0.06
 
 
-def make_run(folder, label, seed, rows):
+def make_run(folder, label, seed, rows, hashes=None, overhead=None):
     """rows: (end, validation_error, test_error, invalid)."""
     n = len(rows)
+    hashes = hashes or ["a" * 32] * n
     arrays = {"trial": np.arange(n), "worker": np.zeros(n, np.int32),
-              "budget": np.full(n, 108, np.int32), "hash": np.array(["a" * 32] * n, "S32"),
+              "budget": np.full(n, 108, np.int32), "hash": np.array(hashes, "S32"),
               "start": np.array([r[0] for r in rows], float) - 1,
               "end": np.array([r[0] for r in rows], float),
               "validation_error": np.array([r[1] for r in rows]),
@@ -25,7 +33,7 @@ def make_run(folder, label, seed, rows):
              "time_budget": 1000.0, "workers": 1, "trajectory": "pooled",
              "y_star_valid": Y_VALID, "y_star_test": Y_TEST, "surrogate": True, "encoding": "A",
              "table": "surrogate fitted to 9 real cells, not NAS-Bench-101 results"}
-    write_run(folder, RunKey(label, seed), encode_run(arrays, facts))
+    write_run(folder, RunKey(label, seed), encode_run(arrays, facts), overhead)
 
 
 @pytest.fixture
@@ -111,3 +119,193 @@ def test_report_cli(folder, capsys):
     assert main(["report", str(folder), "--aggregate", "median", "--times", "40,100"]) == 0
     assert main(["report", str(folder), "--times", "soon"]) == 2
     assert "figures and tables in" in capsys.readouterr().out
+
+
+# -- statistics -------------------------------------------------------------------------------
+
+def final_regrets(folder, values: dict[str, dict[int, float]]):
+    """A folder where each run has one evaluation at t=10 with test regret ``values[opt][seed]``."""
+    for label, per_seed in values.items():
+        for seed, v in per_seed.items():
+            make_run(folder, label, seed, [(10, v + Y_VALID, v + Y_TEST, False)],
+                     overhead=np.array([0.001 * (seed + 1)]))
+    return folder
+
+
+A = [0.010, 0.012, 0.008, 0.011, 0.009, 0.013]
+B = [0.020, 0.018, 0.011, 0.025, 0.019, 0.017]
+C = [0.015, 0.030, 0.007, 0.022, 0.016, 0.021]
+
+
+def test_pairwise_tests_equal_scipy_with_holm(tmp_path):
+    folder = final_regrets(tmp_path, {"a": dict(enumerate(A)), "b": dict(enumerate(B)),
+                                      "c": dict(enumerate(C))})
+    table, notes = significance(folder, [100.0])
+    assert notes == [] and len(table) == 6 and set(table["test"]) == {"wilcoxon"}
+    row = table[(table.a == "a") & (table.b == "b")].iloc[0]
+    diff = np.array(A) - np.array(B)
+    assert row.p == pytest.approx(sps.wilcoxon(diff, alternative="less").pvalue, abs=1e-12)
+    assert row.p_a_lower == 1.0 and row.n_a == row.n_b == 6
+    # Holm: the i-th smallest of m p-values times (m - i), made monotone, capped at 1
+    p = table["p"].to_numpy()
+    order = np.argsort(p)
+    expected = np.minimum(1, np.maximum.accumulate((6 - np.arange(6)) * p[order]))
+    assert np.allclose(table["p_holm"].to_numpy()[order], expected)
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+def test_unpaired_seeds_use_mann_whitney_and_say_so(tmp_path):
+    folder = final_regrets(tmp_path, {"a": dict(enumerate(A)),
+                                      "b": {s + 10: v for s, v in enumerate(B)}})
+    table, notes = significance(folder, [100.0])
+    row = table[(table.a == "a") & (table.b == "b")].iloc[0]
+    assert row.test == "mann-whitney"
+    assert row.p == pytest.approx(sps.mannwhitneyu(A, B, alternative="less").pvalue, abs=1e-12)
+    x, y = np.array(A), np.array(B)
+    assert row.p_a_lower == pytest.approx(np.mean((x[:, None] < y) + 0.5 * (x[:, None] == y)))
+    assert notes == ["at 100 s: seeds differ for a/b: compared unpaired (Mann-Whitney U) "
+                     "instead of paired by seed (Wilcoxon)"]
+    # Friedman needs seeds that every optimizer ran: none here
+    diagrams, notes = critical_differences(folder, [100.0])
+    assert diagrams == {} and len(notes) == 1
+    assert "needs at least 3 optimizers" in notes[0]
+
+
+def test_too_few_seeds_name_the_test_and_how_many(tmp_path):
+    folder = final_regrets(tmp_path, {n: dict(enumerate(v[:4])) for n, v in
+                                      (("a", A), ("b", B), ("c", C))})
+    table, notes = significance(folder, [100.0])
+    assert table.empty and notes == [
+        "at 100 s: the Wilcoxon signed-rank test (paired by seed) needs at least 5 seeds, got 4 "
+        "for a/b, a/c, b/c: not tested"]
+    with pytest.raises(stats.Untestable, match="got 4 for a/b"):
+        stats.pair_test("a", "b", dict(enumerate(A[:4])), dict(enumerate(B[:4])))
+    _, notes = critical_differences(folder, [100.0])
+    assert notes == ["at 100 s: the Friedman test (critical-difference diagram) needs at least "
+                     "5 seeds run by every optimizer, got 4"]
+
+
+def test_friedman_and_nemenyi_equal_the_textbook():
+    rng = np.random.default_rng(1)
+    matrix = np.column_stack([rng.normal(m, 1, 12) for m in (0, 0.2, 3, 3.1)])
+    result = stats.friedman(["w", "x", "y", "z"], matrix)
+    assert result.p == pytest.approx(sps.friedmanchisquare(*matrix.T).pvalue)
+    ranks = sps.rankdata(matrix, axis=1).mean(axis=0)
+    assert set(result.names[:2]) == {"w", "x"} and np.allclose(result.ranks, np.sort(ranks))
+    # Demšar (2006), Table 5(a): q_0.05 = 2.569 for k = 4
+    assert result.cd == pytest.approx(2.569 * np.sqrt(4 * 5 / (6 * 12)), abs=1e-3)
+    assert result.p < 0.05 and result.groups == [(0, 1), (2, 3)]
+    tied = stats.friedman(["a", "b", "c"], np.ones((6, 3)))
+    assert tied.p == 1.0 and tied.groups == [(0, 2)]
+
+
+def test_bootstrap_bands_are_scipys_percentile_intervals():
+    values = np.array([[0.1, 0.2], [0.3, np.nan], [0.2, 0.5], [0.4, 0.1]])
+    center, lower, upper = stats.bootstrap_band(values, "iqm", np.random.default_rng(5))
+    ref = sps.bootstrap((values[:, :1],), stats.iqm, n_resamples=stats.BOOTSTRAP_RESAMPLES,
+                        axis=0, vectorized=True, method="percentile", batch=200,
+                        rng=np.random.default_rng(5))
+    assert center[0] == pytest.approx(sps.trim_mean(values[:, 0], 0.25))
+    assert (lower[0], upper[0]) == pytest.approx((ref.confidence_interval.low[0],
+                                                  ref.confidence_interval.high[0]))
+    assert center[1] == pytest.approx(sps.trim_mean([0.2, 0.5, 0.1], 0.25))  # NaN left out
+    assert lower[1] <= center[1] <= upper[1]
+    one = stats.bootstrap_band(np.array([[0.3]]), "mean", np.random.default_rng(0))
+    assert [x[0] for x in one] == [0.3, 0.3, 0.3]
+
+
+def test_anytime_log_regret_integrates_the_step_function():
+    # regret 1e-1 on [10, 100), 1e-3 on [100, 1000]: the mean over log time is -2
+    times, regret = np.array([5.0, 100.0]), np.array([0.1, 0.001])
+    assert stats.anytime_log_regret(times, regret, 10.0, 1000.0) == pytest.approx(-2.0)
+    # below the floor counts as the floor
+    assert stats.anytime_log_regret(np.array([1.0]), np.array([-0.01]), 10, 100) == \
+        pytest.approx(np.log10(stats.REGRET_FLOOR))
+
+
+def test_distinct_cells_repeats_and_overhead_per_run(tmp_path):
+    rows = [(10, 0.3, 0.3, False), (20, 1.0, 1.0, True), (30, 0.2, 0.2, False),
+            (40, 0.25, 0.25, False), (50, 0.1, 0.1, False)]
+    hashes = ["a" * 32, "", "b" * 32, "a" * 32, "c" * 32]
+    make_run(tmp_path, "alpha", 0, rows, hashes, overhead=np.array([0.1, 0.2, 0.3, 0.4, 0.5]))
+    make_run(tmp_path, "alpha", 1, rows[:1], hashes[:1], overhead=np.array([0.7]))
+    per_run = usage(tmp_path).set_index("seed")
+    assert per_run.loc[0, ["evaluations", "valid", "distinct_cells"]].tolist() == [5, 4, 3]
+    assert per_run.loc[0, "repeat_share"] == pytest.approx(0.25)
+    assert per_run.loc[0, "optimizer_seconds"] == pytest.approx(0.5)
+    # anytime span: from 10 (both runs have an incumbent) to the budget, 1000 s
+    expected = (np.log10(0.3 - Y_TEST) * np.log10(3) + np.log10(0.2 - Y_TEST) * np.log10(5 / 3)
+                + np.log10(0.1 - Y_TEST) * np.log10(20)) / 2
+    assert per_run.loc[0, "anytime_log_regret"] == pytest.approx(expected)
+    table = summary(tmp_path).iloc[0]
+    assert table.runs == 2 and table.optimizer_seconds == pytest.approx(0.6)
+    assert table.distinct_cells == pytest.approx(2.0)
+
+
+def _html_files(out):
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.suffix != ".pdf"}
+
+
+def test_report_is_complete_and_reproducible(tmp_path, capsys):
+    values = {"a": dict(enumerate(A)), "b": dict(enumerate(B)), "c": dict(enumerate(C))}
+    folder = final_regrets(tmp_path / "f", values)
+    out = report(folder, times=[100.0])
+    for stem in ("test_regret", "test_regret_aggregates", "critical_difference_100",
+                 "distinct_cells", "optimizer_overhead"):
+        assert (out / f"{stem}.png").stat().st_size > 1000
+        assert (out / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
+    assert "| a |" in (out / "significance.md").read_text()
+    page = (out / "index.html").read_text()
+    assert page.index('alt="test_regret"') < page.index("<img", page.index("Final test"))
+    assert "surrogate table: NOT NAS-Bench-101 results" in page
+    first = _html_files(out)
+    shutil.rmtree(out)
+    report(folder, times=[100.0])
+    assert _html_files(out) == first   # same results, same bytes
+
+
+def test_bad_report_input_is_one_line_each_and_the_rest_is_written(tmp_path, caplog):
+    folder = final_regrets(tmp_path, {"a": dict(enumerate(A[:3])),
+                                      "b": {s + 10: v for s, v in enumerate(B[:3])}})
+    (folder / "runs" / "a" / "seed-0.overhead.npy").unlink()
+    assert main(["report", str(folder), "--times", "100,5000"]) == 0
+    assert [r.message for r in caplog.records if r.levelname == "WARNING"] == [
+        "report time 5000 s is beyond every run's time budget (1000 s): left out",
+        "at 100 s: the Mann-Whitney U test (unpaired: the seeds differ) needs at least 4 runs "
+        "of each optimizer, got 3 and 3 for a/b: not tested",
+        "at 100 s: the Friedman test (critical-difference diagram) needs at least 3 "
+        "optimizers, got 2 (a ran seeds 0-2; b ran seeds 10-12)",
+        "optimizer overhead was not recorded for some runs (made by a version before it "
+        "was): no overhead figure"]
+    out = folder / "report"
+    assert (out / "test_regret.png").exists() and (out / "summary.md").exists()
+    assert "is beyond every run" in (out / "index.html").read_text()
+    assert "| a | 3 |" in (out / "summary.md").read_text()
+    assert (out / "summary.md").read_text().count("| n/a |") == 1   # a's overhead: not all known
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt install chromium); "
+                    "the page is checked in a real browser only where one is")
+def test_the_page_renders_in_a_headless_browser(tmp_path):
+    values = {"a": dict(enumerate(A)), "b": dict(enumerate(B)), "c": dict(enumerate(C))}
+    out = report(final_regrets(tmp_path / "f", values), times=[100.0], show=False)
+    probe = tmp_path / "probe.html"   # the page plus a script that reports what it shows
+    probe.write_text((out / "index.html").read_text().replace("</body>", """<script>
+window.addEventListener('load', () => { document.body.setAttribute('data-probe', JSON.stringify(
+  [...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0, i.width]))); });
+</script></body>"""))
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--disable-dev-shm-usage", "--virtual-time-budget=10000",
+                          "--dump-dom", probe.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    import html
+    import json
+    import re
+
+    shown = json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+    assert [alt for alt, _, _ in shown][:2] == ["test_regret", "validation_regret"]
+    assert len(shown) >= 8 and all(ok and width > 300 for _, ok, width in shown)
+    assert "<table>" in dom and "Experiment settings" in dom
