@@ -322,6 +322,10 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
             cls.resolve(opt.params)
             if cls.requires_categorical and experiment.benchmark.encoding == "C":
                 raise ValueError(f"{opt.name} needs a categorical encoding (A or B), not C")
+            if cls.requires_numeric and experiment.benchmark.encoding != "C":
+                raise ValueError(f"{opt.name} models numeric hyperparameters only: it needs "
+                                 f"encoding C, not {experiment.benchmark.encoding} (all "
+                                 "categorical)")
         except ValueError as exc:
             raise ExperimentError(f"{path}:{_line_of(node, ['optimizers', i])}: "
                                   f"optimizers.{i}: {exc}") from None

@@ -18,7 +18,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#0
            "#F0E442"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 KNOWN_ORDER = ["random_search", "regularized_evolution", "hyperband", "bohb", "smac", "tpe",
-               "reinforce"]
+               "reinforce", "optuna_tpe"]
 BAND = {"mean": "mean, 95% bootstrap CI", "median": "median, 95% bootstrap CI",
         "iqm": "IQM, 95% bootstrap CI"}
 

@@ -32,7 +32,7 @@ from optimizers import Result, Trial
 
 from .config import Experiment
 from .results import encode_run
-from .runner import RunSpec, make_optimizer, run_facts
+from .runner import RunSpec, make_optimizer, quiet_libraries, run_facts
 from .simulator import MAX_FREE_EVALUATIONS, Events, SimulationError
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,7 @@ def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict
     try:
         optimizer = make_optimizer(run, encoding.config_space(seed=run.seed), epochs,
                                    np.random.default_rng(opt_seq))
+        quiet_libraries()
         events = _drive(optimizer, encoding, actors, budget, train_seq,
                         record_invalid=bench.invalid == "penalty")
     except Exception:  # noqa: BLE001 - recorded as a failed run

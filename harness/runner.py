@@ -79,6 +79,7 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
     try:
         optimizer = make_optimizer(run, objective.config_space(seed=run.seed),
                                    objective.budgets, np.random.default_rng(opt_seq))
+        quiet_libraries()
         try:
             events = simulate(objective, optimizer, budget.time, budget.workers,
                               np.random.default_rng(bench_seq),
@@ -96,6 +97,18 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
                       surrogate=objective.nasbench.is_surrogate, table=objective.nasbench.label)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
             "overhead": events.overhead_array(), "wall": time.perf_counter() - started}
+
+
+#: Log levels of the optimizers' libraries in a run: their INFO lines (one per Optuna trial,
+#: hyperopt's TPE statistics, SMAC's intensifier) would drown the harness's own.  Set here, by
+#: the application, after the optimizer is built: Optuna resets its level when first imported.
+LIBRARY_LOG_LEVELS = {"optuna": logging.WARNING, "hyperopt": logging.WARNING,
+                      "smac": logging.ERROR, "hpbandster": logging.ERROR}
+
+
+def quiet_libraries() -> None:
+    for name, level in LIBRARY_LOG_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def failed_outcome(text: str, wall: float = 0.0) -> dict[str, Any]:

@@ -91,6 +91,10 @@ class Optimizer(abc.ABC):
     params: ClassVar[dict[str, Param]] = {}
     #: only categorical/ordinal spaces (encodings A and B) when True
     requires_categorical: ClassVar[bool] = False
+    #: needs a numeric hyperparameter (encoding C) when True
+    requires_numeric: ClassVar[bool] = False
+    #: packages it imports beyond the dependencies every optimizer has (checked by ``resolve``)
+    requires: ClassVar[tuple[str, ...]] = ()
     #: evaluates several budgets when True, else only the largest
     multi_fidelity: ClassVar[bool] = False
     #: rough wall time of a run relative to random search; the longest runs are started first
@@ -106,11 +110,15 @@ class Optimizer(abc.ABC):
         self.hp = self.resolve(hyperparameters)
         if self.requires_categorical:
             check_categorical(space, self.name)
+        if self.requires_numeric:
+            check_numeric(space, self.name)
         self._next_id = 0
 
     @classmethod
     def resolve(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-        """Defaults overridden by ``hyperparameters``; unknown names, types, ranges are errors."""
+        """Defaults overridden by ``hyperparameters``; unknown names, types, ranges and missing
+        packages are errors."""
+        check_packages(cls.name, cls.requires)
         unknown = set(hyperparameters) - set(cls.params)
         if unknown:
             raise ValueError(f"{cls.name}: unknown hyperparameter {sorted(unknown)[0]!r} "
@@ -144,3 +152,18 @@ def check_categorical(space: CS.ConfigurationSpace, owner: str) -> None:
         if not isinstance(hp, (CS.CategoricalHyperparameter, CS.OrdinalHyperparameter)):
             raise ValueError(f"{owner} needs a categorical search space (encodings A or B); "
                              f"{hp.name} is {type(hp).__name__}")
+
+
+def check_numeric(space: CS.ConfigurationSpace, owner: str) -> None:
+    if not any(isinstance(hp, (CS.UniformIntegerHyperparameter, CS.UniformFloatHyperparameter))
+               for hp in space.values()):
+        raise ValueError(f"{owner} models numeric hyperparameters only and this space is all "
+                         "categorical (encodings A and B): use encoding C")
+
+
+def check_packages(owner: str, packages: Sequence[str]) -> None:
+    import importlib.util
+
+    for package in packages:
+        if importlib.util.find_spec(package) is None:
+            raise ValueError(f"{owner} needs the package {package!r} (pip install {package})")

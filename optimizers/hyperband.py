@@ -41,6 +41,9 @@ def _snap(value: float, budgets: list[int]) -> int:
 
 
 class Hyperband(Optimizer):
+    """Hyperband (Li et al., 2018) as hpbandster runs it: successive-halving brackets over the
+    budgets with eta 3, configurations drawn uniformly."""
+
     name = "hyperband"
     multi_fidelity = True
     params = {"eta": Param(3, int, 2, None, help="halving rate"),
@@ -107,6 +110,9 @@ class Hyperband(Optimizer):
 
 
 class BOHB(Hyperband):
+    """BOHB (Falkner et al., 2018): Hyperband's brackets with hpbandster's kernel-density model
+    proposing configurations (top 15 %, 64 samples, a third random)."""
+
     name = "bohb"
     cost_hint = 50
     params = {**Hyperband.params,
@@ -131,7 +137,6 @@ class BOHB(Hyperband):
                 random_fraction=hp["random_fraction"], bandwidth_factor=hp["bandwidth_factor"],
                 min_bandwidth=hp["min_bandwidth"])
         self._generator.logger = logging.getLogger("hpbandster.bohb")
-        self._generator.logger.setLevel(logging.ERROR)
 
     @contextlib.contextmanager
     def _numpy_global_rng(self) -> Iterator[None]:

@@ -6,6 +6,8 @@ from .space import SpaceSampler
 
 
 class RandomSearch(Optimizer):
+    """Random search (Bergstra & Bengio, 2012): uniform configurations at the largest budget."""
+
     name = "random_search"
 
     def __init__(self, space, budgets, rng=None, **hyperparameters):

@@ -1,4 +1,5 @@
-"""Optimizers by name: the built-ins, entry points ``nasbench_harness.optimizers``, ``module:Class``."""
+"""Optimizers by name: the built-ins, entry points ``nasbench_harness.optimizers``,
+``module:Class``, and ``optuna:SAMPLER`` for any Optuna sampler."""
 from __future__ import annotations
 
 import importlib
@@ -9,6 +10,7 @@ from .base import Optimizer
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 ENTRY_POINT_GROUP = "nasbench_harness.optimizers"
+OPTUNA_PREFIX = "optuna:"
 BUILTIN = {
     "random_search": "optimizers.random_search:RandomSearch",
     "regularized_evolution": "optimizers.regularized_evolution:RegularizedEvolution",
@@ -16,6 +18,7 @@ BUILTIN = {
     "bohb": "optimizers.hyperband:BOHB",
     "smac": "optimizers.smac:SMAC",
     "tpe": "optimizers.tpe:TPE",
+    "optuna_tpe": "optimizers.optuna_samplers:OptunaTPE",
     "reinforce": "optimizers.reinforce:Reinforce",
 }
 
@@ -31,10 +34,14 @@ def available() -> dict[str, str]:
 def get_optimizer(name: str) -> type[Optimizer]:
     """An optimizer class by registered name or ``module:Class`` path; a ``ValueError`` in one
     line for an unknown name, a malformed path, or a module that fails to import."""
+    if name.startswith(OPTUNA_PREFIX):
+        from .optuna_samplers import optuna_optimizer
+
+        return optuna_optimizer(name[len(OPTUNA_PREFIX):])
     target = available().get(name, name)
     if ":" not in target:
         raise ValueError(f"unknown optimizer {name!r}; registered: {', '.join(available())} "
-                         "(or give a module:Class path)")
+                         "(or give a module:Class path, or optuna:SAMPLER)")
     module_name, _, attr = target.partition(":")
     if not (_DOTTED.fullmatch(module_name) and attr.isidentifier()):
         raise ValueError(f"optimizer {name!r}: not a module:Class path (e.g. "

@@ -18,6 +18,9 @@ _fitness = itemgetter(1)
 
 
 class RegularizedEvolution(Optimizer):
+    """Regularized evolution (Real et al., 2019): tournament selection, one-hyperparameter
+    mutation, the oldest member dies; population 100, tournament 10 (the paper's)."""
+
     name = "regularized_evolution"
     requires_categorical = True
     params = {

@@ -22,6 +22,9 @@ _CHOOSE = 8
 
 
 class Reinforce(Optimizer):
+    """REINFORCE (Williams, 1992) over one categorical distribution per hyperparameter, as in
+    the paper: learning rate 0.1, a moving-average baseline with momentum 0.9."""
+
     name = "reinforce"
     requires_categorical = True
     params = {"learning_rate": Param(0.1, float, 0.0, None),

@@ -10,7 +10,6 @@ seeds its own RandomState from the seed we pass, drawn from the run's Generator.
 """
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 
@@ -21,6 +20,9 @@ from .space import plain_config
 
 
 class SMAC(Optimizer):
+    """SMAC (Hutter et al., 2011) through SMAC3's ask/tell: a random forest of 10 trees,
+    random configurations with probability 0.33, up to 4 evaluations per configuration."""
+
     name = "smac"
     cost_hint = 100
     params = {"n_trees": Param(10, int, 1, None),
@@ -39,8 +41,6 @@ class SMAC(Optimizer):
         from smac.model.random_forest import RandomForest
 
         _fast_configuration_equality()
-        for name in ("smac", "smac.main", "smac.runhistory"):
-            logging.getLogger(name).setLevel(logging.ERROR)
         self._dir = tempfile.mkdtemp(prefix="nasbench-smac-")
         hp = self.hp
         scenario = Scenario(space, deterministic=False, n_trials=10**9,

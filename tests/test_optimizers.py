@@ -10,7 +10,9 @@ from benchmark.objectives import Objective
 from optimizers import Optimizer, Result, available, get_optimizer
 from optimizers.hyperband import bracket_plan
 
-ALL = ["random_search", "regularized_evolution", "hyperband", "bohb", "smac", "tpe", "reinforce"]
+ALL = ["random_search", "regularized_evolution", "hyperband", "bohb", "smac", "tpe", "reinforce",
+       "optuna_tpe", "optuna:NSGAIISampler"]
+MODEL_BASED = ("smac", "bohb", "tpe", "optuna_tpe", "optuna:NSGAIISampler")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def drive(objective, name, seed, steps, **params):
 
 @pytest.mark.parametrize("name", ALL)
 def test_same_seed_same_asks(objective, name):
-    steps = 40 if name in ("smac", "bohb", "tpe") else 300
+    steps = 40 if name in MODEL_BASED else 300
     a, _ = drive(objective, name, 3, steps)
     b, _ = drive(objective, name, 3, steps)
     c, _ = drive(objective, name, 4, steps)
@@ -148,7 +150,7 @@ def test_reinforce_samples_as_the_one_row_per_ask_reference(objective):
 
 @pytest.mark.parametrize("name", ALL)
 def test_incumbent_improves_on_first_evaluations(objective, name):
-    steps = {"smac": 60, "bohb": 150, "tpe": 80}.get(name, 400)
+    steps = {"smac": 60, "bohb": 150, "tpe": 80, "optuna_tpe": 80}.get(name, 400)
     _, results = drive(objective, name, 5, steps)
     errors = [r.validation_error for r in results if not r.invalid]
     assert len(errors) > 5
@@ -161,7 +163,12 @@ def test_incumbent_improves_on_first_evaluations(objective, name):
     ("regularized_evolution", {"population_size": "big"}, "must be of type int"),
     ("regularized_evolution", {"population_size": 1}, "out of range"),
     ("bohb", {"random_fraction": 2.0}, "out of range"),
-    ("tpe", {"multivariate": 1}, "must be of type bool"),
+    ("optuna_tpe", {"multivariate": 1}, "must be of type bool"),
+    ("tpe", {"gamma": 1.5}, "out of range"),
+    ("optuna:TPESampler", {"bogus": 1}, "TPESampler() takes no parameter 'bogus'"),
+    ("optuna:RandomSampler", {"seed": 3}, "takes no parameter 'seed'"),
+    ("optuna:NSGAIISampler", {"population_size": 1},
+     "NSGAIISampler(population_size=1) refused its params: ValueError"),
 ])
 def test_bad_hyperparameters_are_one_clear_error(objective, name, params, words):
     with pytest.raises(ValueError) as info:
@@ -177,7 +184,7 @@ def test_categorical_only_optimizers_refuse_encoding_c(surrogate):
 
 
 def test_registry_and_bad_plugin_paths():
-    assert set(ALL) <= set(available())
+    assert {n for n in ALL if ":" not in n} <= set(available())
     with pytest.raises(ValueError, match="unknown optimizer 'nope'"):
         get_optimizer("nope")
     with pytest.raises(ValueError, match="importing 'no_such_module' failed"):
@@ -231,3 +238,79 @@ def test_bohbs_categorical_kde_is_statsmodels_bit_for_bit():
                 assert np.array_equal(want, got, equal_nan=True), (point, want, got)
     mixed = sm.nonparametric.KDEMultivariate(data=data, var_type="uuuuuc", bw="normal_reference")
     assert not CategoricalKDE.fits(mixed)
+
+
+def test_tpe_proposes_what_hyperopts_fmin_proposes():
+    """Ours, driven by ask/tell, against hyperopt's own fmin loop (as nas_benchmarks'
+    run_tpe.py calls it) on the same Generator, space and losses: the same configurations."""
+    import ConfigSpace as CS
+    from hyperopt import STATUS_OK, Trials, fmin, tpe
+
+    from optimizers.tpe import TPE, from_hyperopt, hyperopt_space
+
+    space = CS.ConfigurationSpace(seed=0)
+    space.add([CS.OrdinalHyperparameter("depth", [1, 2, 4, 8]),
+               CS.CategoricalHyperparameter("op", ["conv1x1", "conv3x3", "maxpool"]),
+               CS.UniformIntegerHyperparameter("width", 1, 9),
+               CS.UniformFloatHyperparameter("rate", 0.0, 1.0)])
+
+    def loss(c):
+        return (abs(c["depth"] - 4) + (c["op"] != "conv3x3") + abs(c["width"] - 6) / 3
+                + (c["rate"] - 0.3) ** 2)
+
+    seen = []
+
+    def objective(x):
+        config = from_hyperopt(space, x)
+        seen.append(config)
+        return {"loss": loss(config), "status": STATUS_OK}
+
+    fmin(objective, hyperopt_space(space), algo=tpe.suggest, max_evals=45, trials=Trials(),
+         rstate=np.random.default_rng(11), show_progressbar=False)
+    opt = TPE(space, [108], np.random.default_rng(11))
+    ours = []
+    for _ in range(45):
+        trial = opt.ask()
+        ours.append(trial.config)
+        opt.tell(trial, Result(loss(trial.config), 1.0, False, 108))
+    assert ours == seen   # past the 20 random start-up trials: TPE's own proposals too
+    assert {type(c["depth"]) for c in ours} == {int} and {type(c["width"]) for c in ours} == {int}
+    assert min(map(loss, ours[20:])) < min(map(loss, ours[:20]))
+
+
+def test_any_optuna_sampler_by_name(objective, surrogate):
+    a, _ = drive(objective, "optuna:RandomSampler", 2, 30)
+    b, _ = drive(objective, "optuna:RandomSampler", 2, 30)
+    assert a == b and len({str(c) for c, _ in a}) == 30
+    cmaes = Objective(surrogate, "C")
+    asked, _ = drive(cmaes, "optuna:CmaEsSampler", 0, 30, n_startup_trials=5)
+    assert all(isinstance(c["edge_0"], float) for c, _ in asked)   # encoding C's edge weights
+    with pytest.raises(ValueError, match="numeric hyperparameters only"):
+        drive(objective, "optuna:CmaEsSampler", 0, 1)
+    with pytest.raises(ValueError, match="has no sampler 'Nope'.*RandomSampler"):
+        get_optimizer("optuna:Nope")
+
+
+def test_optuna_and_hyperopt_errors_name_the_experiment_entry(tmp_path, monkeypatch):
+    import importlib.util
+
+    from harness.config import ExperimentError, load_experiment
+
+    def entry(name, params="{}", encoding="A"):
+        path = tmp_path / "exp.yaml"
+        path.write_text(f"name: x\nbenchmark: {{name: surrogate, encoding: {encoding}}}\n"
+                        f"budget: {{time: 1.0e+4}}\nseeds: 1\noptimizers:\n"
+                        f"  - name: random_search\n  - name: {name}\n    params: {params}\n")
+        with pytest.raises(ExperimentError) as info:
+            load_experiment(path)
+        return str(info.value)
+
+    assert entry("optuna:Nope").startswith(f"{tmp_path / 'exp.yaml'}:7: optimizers.1: ")
+    assert "refused its params" in entry("optuna:NSGAIISampler", "{population_size: 1}")
+    assert "needs encoding C, not A" in entry("optuna:CmaEsSampler")
+    if importlib.util.find_spec("torch") is None:
+        assert "optuna:GPSampler needs the package 'torch'" in entry("optuna:GPSampler")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda n, *a: None if n == "hyperopt" else real(n, *a))
+    assert "tpe needs the package 'hyperopt' (pip install hyperopt)" in entry("tpe")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from .util import examples
 
@@ -24,9 +25,14 @@ def cmd_optimizers(args: argparse.Namespace) -> int:
         kind = "multi-fidelity" if cls.multi_fidelity else "full budget"
         encodings = "A, B" if cls.requires_categorical else "A, B, C"
         print(f"{name}  ({target}; {kind}; encodings {encodings})")
-        doc = (cls.__doc__ or "").strip().splitlines()
-        if doc:
-            print(f"    {doc[0]}")
+        summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+        if summary:
+            print(textwrap.fill(summary, 96, initial_indent="    ", subsequent_indent="    "))
         for hp, param in cls.params.items():
             print(f"    {hp}: {param.describe()}" + (f"  - {param.help}" if param.help else ""))
+    from optimizers.optuna_samplers import optuna_samplers
+
+    print(f"optuna:SAMPLER  (any Optuna sampler that takes a seed: {', '.join(optuna_samplers())})")
+    print("    params: the sampler's constructor arguments, e.g. {n_startup_trials: 10}; "
+          "seeded from the run")
     return 0
