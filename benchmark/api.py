@@ -18,12 +18,13 @@ import numpy as np
 
 from .errors import CellNotInStoreError, OutOfDomainError, StoreError
 from .space.constants import LABEL_OPS, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS
-from .space.enumeration import lookup_cell
+from .space.enumeration import lookup_cell, lookup_mask
 from .space.spec import ModelSpec
 from .data.records import RUN_FIELDS
 from .data.store import Store, open_store
 
 Repeat = int | str | None
+QUERY_KEYS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
 log = logging.getLogger(__name__)
 
 
@@ -63,6 +64,9 @@ class NASBench:
         self.valid_epochs = set(self.budgets)
         self._budget_index = {b: i for i, b in enumerate(self.budgets)}
         self._runs = {name: a[name] for name in RUN_FIELDS}
+        #: stop_halfway -> (key in query's answer, run field) pairs
+        self._query_fields = {half: [(k, self._runs[("halfway_" if half else "final_") + k])
+                                     for k in QUERY_KEYS] for half in (False, True)}
         self._graph_offset = a["graph_offset"].tolist()
         self._graph_id = a["graph_id"]
         self._cell_of = a["cell_of"]
@@ -114,18 +118,15 @@ class NASBench:
         """Metrics of one training run (``repeat=None``: sampled; 0/1/2; ``'mean'``)."""
         b = self._budget(epochs)
         row = self.row_of_spec(model_spec)
-        prefix = "halfway_" if stop_halfway else "final_"
+        data = self._fixed(row)
+        fields = self._query_fields[bool(stop_halfway)]
         if repeat == "mean":
-            values = {k: float(self._runs[prefix + k][row, b].astype(np.float64).sum() / 3)
-                      for k in ("training_time", "train_accuracy", "validation_accuracy",
-                                "test_accuracy")}
+            for key, runs in fields:
+                data[key] = float(runs[row, b].astype(np.float64).sum() / 3)
         else:
             r = self._repeat(repeat)
-            values = {k: float(self._runs[prefix + k][row, b, r])
-                      for k in ("training_time", "train_accuracy", "validation_accuracy",
-                                "test_accuracy")}
-        data = self._fixed(row)
-        data.update(values)
+            for key, runs in fields:
+                data[key] = float(runs[row, b, r])
         self.training_time_spent += data["training_time"]
         self.total_epochs_spent += epochs // 2 if stop_halfway else epochs
         return data
@@ -180,7 +181,8 @@ class NASBench:
         row = self._row_cache.get(key)
         if row is None:
             self._check_spec(model_spec)
-            row = self.row_of_graph(model_spec.matrix, [_label(op) for op in model_spec.ops])
+            row = lookup_mask(self._graph_offset, self._graph_id, self._cell_of,
+                              model_spec.slot_mask(), [_label(op) for op in model_spec.ops])
             if row < 0:
                 raise CellNotInStoreError(f"{self.path}: cell {model_spec.hash()} is not in this "
                                           "store")

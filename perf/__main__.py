@@ -5,7 +5,7 @@ import importlib
 import logging
 import sys
 
-SCRIPTS = ["perf.bench_space", "perf.bench_data", "perf.bench_surrogate", "perf.bench_optimizers",
+SCRIPTS = ["perf.bench_space", "perf.bench_query", "perf.bench_data", "perf.bench_surrogate", "perf.bench_optimizers",
            "perf.bench_harness", "perf.bench_trainer"]
 
 

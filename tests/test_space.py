@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from benchmark.space import ModelSpec, OutOfDomainError, trainable_parameters
@@ -104,14 +104,12 @@ def _permute(matrix, ops, perm):
 def test_hash_invariant_under_interior_permutations(spec, random):
     matrix, ops = spec
     base = ModelSpec(matrix, ops)
-    if not base.valid_spec:
-        return
+    assume(base.valid_spec)
     # only topological orders keep the matrix upper triangular: permute, then keep if valid
     perm = list(range(1, len(ops) - 1))
     random.shuffle(perm)
     pmatrix, pops = _permute(matrix, ops, perm)
-    if np.tril(pmatrix).any():
-        return
+    assume(not np.tril(pmatrix).any())
     assert ModelSpec(pmatrix, pops).hash() == base.hash()
 
 
@@ -119,8 +117,7 @@ def test_hash_invariant_under_interior_permutations(spec, random):
 @given(specs())
 def test_pruning_is_idempotent(spec):
     first = ModelSpec(*spec)
-    if not first.valid_spec:
-        return
+    assume(first.valid_spec)
     again = ModelSpec(first.matrix, first.ops)
     assert again.matrix.tolist() == first.matrix.tolist() and again.ops == first.ops
     assert again.hash() == first.hash()
@@ -131,8 +128,7 @@ def test_pruning_is_idempotent(spec):
 def test_extraneous_vertex_hashes_like_pruned_form(spec, op, data):
     matrix, ops = spec
     base = ModelSpec(matrix, ops)
-    if not base.valid_spec:
-        return
+    assume(base.valid_spec)
     n = len(ops)
     # add a dangling vertex just before the output, fed by some vertices but not feeding output
     grown = np.zeros((n + 1, n + 1), np.int8)
@@ -142,6 +138,31 @@ def test_extraneous_vertex_hashes_like_pruned_form(spec, op, data):
     grown[feeders, n - 1] = 1
     spec2 = ModelSpec(grown, ops[:-1] + [op, "output"])
     assert spec2.hash() == base.hash()
+
+
+@settings(max_examples=300, deadline=None)
+@given(specs(), st.sampled_from(["list", "int8", "bool", "float"]))
+def test_spec_construction_equals_the_original_pruning(spec, form):
+    """The one-pass bitmask pruning against the original ModelSpec (as published), for every
+    input form; the edge count and the look-up bitmask against their plain definitions."""
+    from benchmark.space.enumeration import upper_slots
+    from perf.bench_query import OriginalModelSpec
+
+    matrix, ops = spec
+    given_form = {"list": matrix.tolist(), "int8": matrix, "bool": matrix.astype(bool),
+                  "float": matrix.astype(float)}[form]
+    ours, theirs = ModelSpec(given_form, ops), OriginalModelSpec(matrix.copy(), list(ops))
+    assert ours.valid_spec == theirs.valid_spec
+    assert ours.original_matrix.dtype == np.int8
+    assert np.array_equal(ours.original_matrix, matrix)
+    if not ours.valid_spec:
+        assert ours.matrix is None and ours.ops is None and ours.num_edges == 0
+        return
+    assert np.array_equal(ours.matrix, theirs.matrix) and ours.ops == theirs.ops
+    assert ours.num_edges == int(theirs.matrix.sum()) and ours.rows == theirs.matrix.tolist()
+    slots = upper_slots(len(ours.ops))
+    assert ours.slot_mask() == sum(1 << k for k, (x, y) in enumerate(slots)
+                                   if theirs.matrix[x, y])
 
 
 # ---- parameters and enumeration ----------------------------------------------------------------

@@ -40,7 +40,7 @@ def upper_slots(n: int) -> list[tuple[int, int]]:
 
 
 def full_dag_bitmasks(n: int) -> np.ndarray:
-    """Ascending bitmasks of n-vertex graphs with every vertex on an input-output path, <= 9 edges."""
+    """Ascending bitmasks of n-vertex graphs, every vertex on an input-output path, <= 9 edges."""
     m = n * (n - 1) // 2
     masks = np.arange(2 ** m, dtype=np.int64)
     bits = ((masks[:, None] >> np.arange(m)) & 1).astype(np.int8)
@@ -144,6 +144,14 @@ def lookup_cell(graph_offset, graph_id, cell_of, matrix, labels) -> int:
     for k, (x, y) in enumerate(_SLOTS[n]):
         if rows[x][y]:
             mask |= 1 << k
+    return lookup_mask(graph_offset, graph_id, cell_of, mask, labels)
+
+
+def lookup_mask(graph_offset, graph_id, cell_of, mask: int, labels) -> int:
+    """:func:`lookup_cell` for a graph given as its :func:`upper_slots` bitmask."""
+    n = len(labels)
+    if not 2 <= n <= MAX_VERTICES:
+        return -1
     graph = int(graph_id[graph_offset[n] + mask])
     if graph < 0:
         return -1

@@ -11,12 +11,56 @@ from .constants import INPUT, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS, OUTPUT
 from .hashing import hash_graph
 
 
-def _as_matrix(matrix: Any) -> np.ndarray:
-    """Validate a 0/1 strictly upper-triangular square matrix and return it as int8."""
-    try:
-        arr = np.asarray(matrix)
-    except Exception as exc:  # ragged nested lists
-        raise ValueError(f"matrix is not a rectangular array: {exc}") from None
+_TRIANGLE = [y * (y - 1) // 2 for y in range(64)]   # first slot bit of column y
+_NUMERIC_KINDS = frozenset("biufc")   # bool, integers, floats, complex (as np.isin accepts)
+
+
+def _as_matrix(matrix: Any) -> tuple[np.ndarray, list[int]]:
+    """Validate a 0/1 strictly upper-triangular square matrix; return it as int8 and the
+    successor bitmask of each vertex.  The common case is one pass over Python lists; anything
+    irregular goes through :func:`_checked_matrix`, which names the first bad entry."""
+    arr = matrix if isinstance(matrix, np.ndarray) else None
+    if arr is None:
+        try:
+            arr = np.asarray(matrix)
+        except Exception as exc:  # ragged nested lists
+            raise ValueError(f"matrix is not a rectangular array: {exc}") from None
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.dtype.kind not in _NUMERIC_KINDS:
+        _checked_matrix(arr)
+    rows = arr.tolist()
+    known = _ROW_MASKS if len(rows) <= MAX_VERTICES else {}
+    succ = []
+    for i, row in enumerate(rows):
+        key = (i, *row)
+        mask = known.get(key)
+        if mask is None:
+            mask = _row_mask(i, row)
+            if mask is None:
+                _checked_matrix(arr)
+            known[key] = mask
+        succ.append(mask)
+    return arr.astype(np.int8), succ
+
+
+#: (row index, *row) -> successor bitmask of every valid row met so far with at most
+#: MAX_VERTICES entries (a few hundred at most); equal keys are equal rows (1 == 1.0 == True).
+_ROW_MASKS: dict[tuple, int] = {}
+
+
+def _row_mask(i: int, row: list) -> int | None:
+    """Successor bitmask of row ``i``; None if an entry is not 0/1 or lies on or below the
+    diagonal."""
+    mask = 0
+    for j, x in enumerate(row):
+        if x:
+            if x != 1 or j <= i:
+                return None
+            mask |= 1 << j
+    return mask
+
+
+def _checked_matrix(arr: np.ndarray) -> None:
+    """Raise the ``ValueError`` that names what is wrong with ``arr`` (the slow, exact path)."""
     if arr.dtype == object:
         raise ValueError("matrix is not a rectangular array of numbers")
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
@@ -27,16 +71,17 @@ def _as_matrix(matrix: Any) -> np.ndarray:
     if bad.any():
         r, c = map(int, np.argwhere(bad)[0])
         raise ValueError(f"matrix entries must be 0 or 1, got {arr[r, c]!r} at ({r}, {c})")
-    out = arr.astype(np.int8)
-    lower = np.tril(out)
+    lower = np.tril(arr.astype(np.int8))
     if lower.any():
         r, c = map(int, np.argwhere(lower)[0])
         raise ValueError(f"matrix must be strictly upper triangular, got an edge at ({r}, {c})")
-    return out
+
+
+_INTERIOR_OPS = frozenset(OPS)
 
 
 def _check_ops(ops: Any, n: int) -> list[str]:
-    if isinstance(ops, str) or not isinstance(ops, Sequence):
+    if type(ops) is not list and (isinstance(ops, str) or not isinstance(ops, Sequence)):
         raise ValueError(f"ops must be a list of operation names, got {ops!r}")
     ops = list(ops)
     if len(ops) != n:
@@ -47,9 +92,14 @@ def _check_ops(ops: Any, n: int) -> list[str]:
         raise OutOfDomainError(f"ops[0] must be {INPUT!r}, got {ops[0]!r}")
     if ops[-1] != OUTPUT:
         raise OutOfDomainError(f"ops[-1] must be {OUTPUT!r}, got {ops[-1]!r}")
-    for i, op in enumerate(ops[1:-1], start=1):
-        if op not in OPS:
-            raise OutOfDomainError(f"unknown op {op!r} at vertex {i} (available: {', '.join(OPS)})")
+    for i in range(1, n - 1):
+        try:
+            known = ops[i] in _INTERIOR_OPS
+        except TypeError:  # unhashable: not an op name
+            known = False
+        if not known:
+            raise OutOfDomainError(f"unknown op {ops[i]!r} at vertex {i} "
+                                   f"(available: {', '.join(OPS)})")
     return ops
 
 
@@ -59,28 +109,32 @@ def prune(matrix: np.ndarray, ops: list[str]) -> tuple[np.ndarray, list[str]] | 
     Mirrors ``ModelSpec._prune`` of the original, including its rule that a graph keeping fewer
     than two vertices is disconnected.
     """
-    n = matrix.shape[0]
-    from_input = {0}
-    frontier = [0]
-    while frontier:
-        top = frontier.pop()
-        for v in range(top + 1, n):
-            if matrix[top, v] and v not in from_input:
-                from_input.add(v)
-                frontier.append(v)
-    to_output = {n - 1}
-    frontier = [n - 1]
-    while frontier:
-        top = frontier.pop()
-        for v in range(0, top):
-            if matrix[v, top] and v not in to_output:
-                to_output.add(v)
-                frontier.append(v)
-    extraneous = set(range(n)) - (from_input & to_output)
-    if len(extraneous) > n - 2:
+    kept = _kept(_successors(matrix))
+    if kept is None:
         return None
-    keep = [v for v in range(n) if v not in extraneous]
-    return matrix[np.ix_(keep, keep)], [ops[v] for v in keep]
+    return matrix[np.ix_(kept, kept)], [ops[v] for v in kept]
+
+
+def _successors(matrix: np.ndarray) -> list[int]:
+    return [sum(1 << j for j, x in enumerate(row) if x) for row in matrix.tolist()]
+
+
+def _kept(succ: list[int]) -> list[int] | None:
+    """Vertices on an input-output path (edges go from lower to higher vertices, so one pass
+    each way finds what the original's two searches find); ``None`` below two vertices."""
+    n = len(succ)
+    forward = 1
+    for v in range(n):
+        if forward >> v & 1:
+            forward |= succ[v]
+    backward = 1 << (n - 1)
+    for v in range(n - 2, -1, -1):
+        if succ[v] & backward:
+            backward |= 1 << v
+    both = forward & backward
+    if both.bit_count() < 2:
+        return None
+    return [v for v in range(n) if both >> v & 1]
 
 
 class ModelSpec:
@@ -90,25 +144,68 @@ class ModelSpec:
     ``original_matrix``/``original_ops`` are what was given.  Bad input raises ``ValueError``.
     """
 
-    __slots__ = ("original_matrix", "original_ops", "matrix", "ops", "valid_spec", "_hash")
+    __slots__ = ("original_matrix", "original_ops", "ops", "valid_spec", "num_edges", "_succ",
+                 "_kept", "_matrix", "_hash")
 
     def __init__(self, matrix: Any, ops: Sequence[str]):
-        self.original_matrix = _as_matrix(matrix)
-        self.original_ops = _check_ops(ops, self.original_matrix.shape[0])
-        pruned = prune(self.original_matrix, self.original_ops)
-        self.valid_spec = pruned is not None
-        self.matrix, self.ops = pruned if pruned is not None else (None, None)
-        self._hash: str | None = None
+        self.original_matrix, succ = _as_matrix(matrix)
+        self.original_ops = _check_ops(ops, len(succ))
+        kept = _kept(succ)
+        self.valid_spec = kept is not None
+        self._succ, self._kept = succ, kept
+        self._matrix = self._hash = None
+        if kept is None:
+            self.ops, self.num_edges = None, 0
+            return
+        ops = self.original_ops
+        self.ops = [ops[v] for v in kept]
+        on_paths = edges = 0
+        for v in kept:
+            on_paths |= 1 << v
+        for v in kept:
+            edges += (succ[v] & on_paths).bit_count()
+        #: edges after pruning (0 for a disconnected spec)
+        self.num_edges = edges
+
+    @property
+    def rows(self) -> list[list[int]] | None:
+        """The pruned adjacency as nested lists (``None`` for a disconnected spec)."""
+        if self._kept is None:
+            return None
+        kept, succ = self._kept, self._succ
+        return [[succ[i] >> j & 1 for j in kept] for i in kept]
+
+    @property
+    def matrix(self) -> np.ndarray | None:
+        """The pruned adjacency (``None`` for a disconnected spec), built on first use."""
+        if self._matrix is None and self._kept is not None:
+            self._matrix = np.array(self.rows, dtype=np.int8)
+        return self._matrix
+
+    def slot_mask(self) -> int:
+        """The pruned adjacency as a bitmask: bit ``x + y(y-1)/2`` is the edge x -> y (the
+        enumeration's order, which the store's graph look-up is indexed by)."""
+        kept, succ = self._kept, self._succ
+        if kept is None:
+            raise ValueError("spec is disconnected: input does not reach output")
+        position = {v: i for i, v in enumerate(kept)}
+        on_paths = 0
+        for v in kept:
+            on_paths |= 1 << v
+        mask = 0
+        for x, v in enumerate(kept):
+            targets = succ[v] & on_paths
+            while targets:
+                low = targets & -targets
+                y = position[low.bit_length() - 1]
+                mask |= 1 << (x + _TRIANGLE[y])
+                targets ^= low
+        return mask
 
     @property
     def num_vertices(self) -> int:
         """Vertices after pruning (0 for a disconnected spec)."""
         return 0 if self.ops is None else len(self.ops)
-
-    @property
-    def num_edges(self) -> int:
-        """Edges after pruning (0 for a disconnected spec)."""
-        return 0 if self.matrix is None else int(self.matrix.sum())
 
     @property
     def is_valid(self) -> bool:
@@ -125,8 +222,7 @@ class ModelSpec:
     def hash(self) -> str:
         """Official 32-hex module hash of the pruned spec (``graph_util.hash_module``)."""
         if self._hash is None:
-            self._hash = hash_graph(self.matrix.tolist() if self.matrix is not None else [],
-                                    self.labels())
+            self._hash = hash_graph(self.rows or [], self.labels())
         return self._hash
 
     def __repr__(self) -> str:
