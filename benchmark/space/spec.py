@@ -148,8 +148,12 @@ class ModelSpec:
                  "_kept", "_matrix", "_hash")
 
     def __init__(self, matrix: Any, ops: Sequence[str]):
-        self.original_matrix, succ = _as_matrix(matrix)
-        self.original_ops = _check_ops(ops, len(succ))
+        original, succ = _as_matrix(matrix)
+        self._prune(original, succ, _check_ops(ops, len(succ)))
+
+    def _prune(self, original: np.ndarray, succ: list[int], ops: list[str]) -> None:
+        """Set every attribute from the validated matrix, its successor masks and the ops."""
+        self.original_matrix, self.original_ops = original, ops
         kept = _kept(succ)
         self.valid_spec = kept is not None
         self._succ, self._kept = succ, kept
