@@ -332,3 +332,21 @@ def test_hpobench_spaces_meta_and_bad_input(surrogate):
     a = NASCifar10BBenchmark("surrogate", rng=7).objective_function(config, run_index=None)
     again = NASCifar10BBenchmark("surrogate", rng=7).objective_function(config, run_index=None)
     assert a == again
+
+
+@pytest.mark.skipif(not (NB101.parent / "cifar10" / "cifar10-jpeg.tar.gz").is_file(),
+                    reason="shared CIFAR-10 images not found")
+def test_evaluate_trains_with_the_trainer(surrogate, tmp_path):
+    pytest.importorskip("keras", reason="the trainer extra (Keras 3) is not installed")
+    from trainer.config import TrainConfig
+
+    nasbench = api.NASBench.surrogate(rng=0)
+    nasbench.config["cifar10"] = NB101.parent / "cifar10" / "cifar10-jpeg.tar.gz"
+    spec = api.ModelSpec(INCEPTION_MATRIX, INCEPTION_OPS)
+    data = nasbench.evaluate(spec, tmp_path / "model", epochs=1,
+                             config=TrainConfig.tiny(train_images=500, eval_images=200))
+    assert set(data) == set(nasbench.query(spec))
+    assert data["module_operations"] == INCEPTION_OPS and 0 <= data["test_accuracy"] <= 1
+    metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
+    assert metadata["trainable_params"] == data["trainable_parameters"]
+    assert len(metadata["evaluation_results"]) == 3   # start, half, end
