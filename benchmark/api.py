@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CellNotInStoreError, OutOfDomainError, StoreError
+from .errors import (CellNotInStoreError, InputError, MissingFileError, OutOfDomainError,
+                     StoreError)
 from .space.constants import LABEL_OPS, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS
 from .space.enumeration import lookup_cell, lookup_mask
 from .space.spec import ModelSpec
@@ -235,7 +236,7 @@ class NASBench:
             return int(self.rng.integers(3))
         if repeat in (0, 1, 2) and not isinstance(repeat, bool):
             return int(repeat)
-        raise ValueError(f"repeat must be None, 0, 1, 2 or 'mean', got {repeat!r}")
+        raise InputError(f"repeat must be None, 0, 1, 2 or 'mean', got {repeat!r}")
 
     def _check_spec(self, model_spec: ModelSpec) -> None:
         if not model_spec.valid_spec:
@@ -259,7 +260,7 @@ def _converted(src: Path) -> Path:
     from .fileutil import file_sha256
 
     if not src.is_file():
-        raise FileNotFoundError(f"{src}: no such file")
+        raise MissingFileError(f"{src}: no such file")
     target = default_store_path(src)
     if not os.access(src.parent, os.W_OK):
         from platformdirs import user_cache_dir

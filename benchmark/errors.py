@@ -1,11 +1,11 @@
 """Errors of the benchmark package; each message names the culprit (file, record, key or value)."""
 from __future__ import annotations
 
-from .space.errors import OutOfDomainError
+from .space.errors import InputError, MissingFileError, OutOfDomainError, UserError
 
 
-class BenchmarkError(Exception):
-    """Base class of the data errors below."""
+class BenchmarkError(UserError):
+    """Base class of the data errors below (bad data is the user's to fix, not a bug)."""
 
 
 class DataFormatError(BenchmarkError):
@@ -23,5 +23,5 @@ class CellNotInStoreError(BenchmarkError, KeyError):
         return str(self.args[0]) if self.args else "cell not in store"
 
 
-__all__ = ["BenchmarkError", "CellNotInStoreError", "DataFormatError", "OutOfDomainError",
-           "StoreError"]
+__all__ = ["BenchmarkError", "CellNotInStoreError", "DataFormatError", "InputError",
+           "MissingFileError", "OutOfDomainError", "StoreError", "UserError"]

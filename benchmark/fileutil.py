@@ -1,4 +1,4 @@
-"""File helpers: atomic writes (write beside the target, then rename) and checksums."""
+"""File helpers: atomic writes (write beside the target, then rename), checksums, the cache."""
 from __future__ import annotations
 
 import contextlib
@@ -12,6 +12,13 @@ from typing import IO
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+def cache_dir() -> Path:
+    """The project's cache folder: ``$NASBENCH_CACHE_DIR``, else the user cache dir."""
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("NASBENCH_CACHE_DIR") or user_cache_dir("nasbench-harness"))
 
 
 @contextlib.contextmanager

@@ -16,6 +16,8 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
+from benchmark.errors import UserError
+
 
 #: Limits on what an experiment file may ask for (each error message names its limit).
 MAX_TIME = 1e9            # simulated seconds per run (~32 years; the paper's plots end at 1e7)
@@ -28,7 +30,7 @@ MAX_YAML_DEPTH = 64       # levels of nesting
 ADDED_LATER = {("benchmark", "absent"): "error", ("benchmark", "cells"): "all"}
 
 
-class ExperimentError(ValueError):
+class ExperimentError(UserError, ValueError):
     """A bad experiment file (one line naming file, line and key)."""
 
 

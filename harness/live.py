@@ -28,6 +28,7 @@ import numpy as np
 from benchmark.objectives import get_encoding
 from benchmark.space import ModelSpec
 from benchmark.space.constants import MAX_EDGES
+from benchmark.errors import UserError
 from optimizers import Result, Trial
 
 from .config import Experiment
@@ -41,10 +42,8 @@ log = logging.getLogger(__name__)
 GRACE = 600.0
 
 
-class LiveError(RuntimeError):
+class LiveError(UserError, RuntimeError):
     """The live benchmark cannot start (reported in one line by the CLI)."""
-
-    user_error = True
 
 
 def cell_of(encoding, config: dict[str, Any]) -> ModelSpec | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.errors import UserError
 from benchmark.fileutil import atomic_write_text
 
 from . import figures, page, stats
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 METRICS = {"test_regret": "Test regret", "validation_regret": "Validation regret"}
 
 
-class ReportError(ValueError):
+class ReportError(UserError, ValueError):
     """Nothing to report (one line, exit code 2 from the CLI)."""
 
 

@@ -29,6 +29,7 @@ from benchmark.data.records import Run, adjacency_string, decode, encode
 from benchmark.data.tfrecord import write_records
 from benchmark.fileutil import atomic_write_bytes, atomic_write_text
 from benchmark.space import BUDGETS, NUM_REPEATS, ModelSpec, representative, sample_cell
+from benchmark.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +70,19 @@ def read_cells(path: str | Path) -> list[ModelSpec]:
         with opener(path, "rt") as fh:
             items = json.load(fh)
     except (OSError, EOFError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a JSON list of cells ({exc})") from None
+        raise InputError(f"{path}: not a JSON list of cells ({exc})") from None
     if not isinstance(items, list) or not items:
-        raise ValueError(f"{path}: expected a non-empty JSON list of {{matrix, ops}} objects")
+        raise InputError(f"{path}: expected a non-empty JSON list of {{matrix, ops}} objects")
     cells = []
     for i, item in enumerate(items):
         try:
             spec = ModelSpec(item["matrix"], item["ops"])
         except (KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: cell {i}: needs 'matrix' and 'ops' ({exc})") from None
+            raise InputError(f"{path}: cell {i}: needs 'matrix' and 'ops' ({exc})") from None
         except ValueError as exc:
-            raise ValueError(f"{path}: cell {i}: {exc}") from None
+            raise InputError(f"{path}: cell {i}: {exc}") from None
         if not spec.valid_spec:
-            raise ValueError(f"{path}: cell {i}: input does not reach output")
+            raise InputError(f"{path}: cell {i}: input does not reach output")
         cells.append(spec)
     return cells
 
@@ -89,7 +90,7 @@ def read_cells(path: str | Path) -> list[ModelSpec]:
 def sample_cells(n: int, rng: np.random.Generator) -> list[ModelSpec]:
     """``n`` distinct cells drawn uniformly from the 423,624."""
     if not 1 <= n <= 423_624:
-        raise ValueError(f"--sample must be between 1 and 423624, got {n}")
+        raise InputError(f"--sample must be between 1 and 423624, got {n}")
     cells: dict[str, ModelSpec] = {}
     while len(cells) < n:
         spec = sample_cell(rng)
@@ -106,9 +107,9 @@ class TableBuild:
         self.epochs = sorted({int(e) for e in epochs})
         bad = [e for e in self.epochs if e not in BUDGETS]
         if bad:
-            raise ValueError(f"--epochs: {bad} not among the NAS-Bench-101 budgets {list(BUDGETS)}")
+            raise InputError(f"--epochs: {bad} not among the NAS-Bench-101 budgets {list(BUDGETS)}")
         if not 1 <= repeats <= NUM_REPEATS:
-            raise ValueError(f"--repeats must be between 1 and {NUM_REPEATS}, got {repeats}")
+            raise InputError(f"--repeats must be between 1 and {NUM_REPEATS}, got {repeats}")
         self.repeats = repeats
         # Records hold the form the dataset stores (the first-met representative), as convert
         # and the official files expect; duplicates in the input are one cell.
@@ -138,7 +139,7 @@ class TableBuild:
         path = self.out / PLAN
         if path.exists() and path.read_text() != plan:
             if not force:
-                raise ValueError(f"{self.out}: holds a build with a different plan (cells, "
+                raise InputError(f"{self.out}: holds a build with a different plan (cells, "
                                  "epochs, repeats, seed, data or config); use --force to "
                                  "replace it")
             shutil.rmtree(self.out / RECORDS, ignore_errors=True)

@@ -535,3 +535,33 @@ def test_local_ray_workers_run_at_normal_priority(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == str(os.nice(0))
+
+
+def test_a_bug_is_told_apart_from_a_users_mistake(tmp_path, capsys, monkeypatch):
+    """A user's mistake is one line and exit 2; anything else is a bug: exit 3, one line that
+    says so and names the file holding the traceback."""
+    import harness.cli.app as app
+
+    monkeypatch.setenv("NASBENCH_CACHE_DIR", str(tmp_path))
+    assert main(["space", "hash", "--matrix", "[[0,1],[1,0]]", "--ops", "input,output"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "strictly upper triangular" in err
+
+    def broken(args):
+        return {}["no such key"]   # a KeyError from our own code: not the user's doing
+
+    real = app.build_parser
+
+    def with_a_broken_command():
+        parser = real()
+        space = parser._subparsers._group_actions[0].choices["space"]
+        space._subparsers._group_actions[0].choices["hash"].set_defaults(func=broken)
+        return parser
+
+    monkeypatch.setattr(app, "build_parser", with_a_broken_command)
+    assert main(["space", "hash", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error (a bug, please report it): KeyError" in err
+    crash = next((tmp_path / "crashes").glob("nasbench-*.txt"))
+    assert str(crash) in err and "no such key" in crash.read_text()
+    assert "Traceback (most recent call last)" in crash.read_text()

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from benchmark.space.errors import InputError
+
 from .cifar import Split
 
 RGB_MEAN = np.array([125.31, 122.95, 113.87], dtype=np.float32)
@@ -43,7 +45,7 @@ def training_batches(split: Split, batch_size: int, rng: np.random.Generator,
                      ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Endless augmented, normalised batches from a per-epoch shuffled stream."""
     if len(split) < batch_size:
-        raise ValueError(f"{len(split)} training images are fewer than one batch ({batch_size})")
+        raise InputError(f"{len(split)} training images are fewer than one batch ({batch_size})")
     order = np.empty(0, dtype=np.int64)
     while True:
         while len(order) < batch_size:

@@ -8,13 +8,13 @@ import logging
 import os
 from types import ModuleType
 
+from benchmark.space.errors import UserError
+
 _BACKENDS = (("jax", "jax"), ("tensorflow", "tensorflow"), ("torch", "torch"))
 
 
-class TrainerUnavailable(ImportError):
+class TrainerUnavailable(UserError, ImportError):
     """The trainer extra (Keras 3 plus a backend) is not installed."""
-
-    user_error = True  # the CLI reports it in one line
 
 
 def keras() -> ModuleType:

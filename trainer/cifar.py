@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.space.errors import InputError
+
 log = logging.getLogger(__name__)
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
@@ -27,7 +29,7 @@ OFFICIAL_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c00
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     """A CIFAR-10 source that cannot be read (the message names the file)."""
 
 

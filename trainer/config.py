@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from benchmark.space.constants import (NUM_LABELS, NUM_MODULES_PER_STACK, NUM_STACKS,
                                        STEM_FILTER_SIZE)
+from benchmark.space.errors import InputError
 
 #: Kinds of device a run can be placed on (``TrainConfig.device``).
 DEVICE_KINDS = ("cpu", "gpu", "tpu")
@@ -58,12 +59,12 @@ class TrainConfig:
         for name in ("stem_channels", "num_stacks", "modules_per_stack", "num_labels",
                      "batch_size", "max_attempts", "steps_per_execution"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+                raise InputError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
         if self.device is not None and self.device not in DEVICE_KINDS:
-            raise ValueError(f"TrainConfig.device must be cpu, gpu or tpu, got {self.device!r}")
+            raise InputError(f"TrainConfig.device must be cpu, gpu or tpu, got {self.device!r}")
         if not self.evaluations or list(self.evaluations) != sorted(self.evaluations) \
                 or self.evaluations[-1] != 1.0 or self.evaluations[0] <= 0:
-            raise ValueError(f"TrainConfig.evaluations must rise to 1.0, got {self.evaluations}")
+            raise InputError(f"TrainConfig.evaluations must rise to 1.0, got {self.evaluations}")
 
     @classmethod
     def tiny(cls, **changes) -> TrainConfig:

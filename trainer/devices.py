@@ -10,6 +10,8 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
+from benchmark.space.errors import InputError
+
 from .backend import keras as _keras
 from .config import TrainConfig
 
@@ -40,7 +42,7 @@ def placement(config: TrainConfig) -> Iterator[int]:
         with strategy.scope():
             yield strategy.num_replicas_in_sync
     else:
-        raise ValueError(f"data parallel training needs the JAX or TensorFlow backend, not "
+        raise InputError(f"data parallel training needs the JAX or TensorFlow backend, not "
                          f"{backend}")
 
 
@@ -58,9 +60,9 @@ def jit_compile(config: TrainConfig) -> bool:
 def _check_split(config: TrainConfig, n: int, kind: str | None) -> None:
     devices = f"{kind} devices" if kind else "devices"
     if n < 1:
-        raise ValueError(f"no {devices} for data parallel training")
+        raise InputError(f"no {devices} for data parallel training")
     if config.batch_size % n:
-        raise ValueError(f"batch size {config.batch_size} does not split over {n} {devices}")
+        raise InputError(f"batch size {config.batch_size} does not split over {n} {devices}")
 
 
 def _tf_strategy(kind: str | None):

@@ -15,6 +15,8 @@ from benchmark.space.constants import CONV1X1, CONV3X3, MAXPOOL3X3
 from benchmark.space.params import vertex_channels
 from benchmark.space.spec import ModelSpec
 
+from benchmark.space.errors import InputError
+
 from .backend import keras as _keras
 from .config import TrainConfig
 
@@ -94,7 +96,7 @@ class _Layers:
 def build_network(spec: ModelSpec, config: TrainConfig, rng: np.random.Generator):
     """A ``keras.Model`` mapping normalised 32x32x3 images to ``num_labels`` logits."""
     if not spec.valid_spec:
-        raise ValueError(f"the cell {spec!r} is not valid: its input does not reach its output")
+        raise InputError(f"the cell {spec!r} is not valid: its input does not reach its output")
     f = _Layers(config, rng)
     keras = f.keras
     inputs = keras.Input(IMAGE_SHAPE, name="images")

@@ -19,6 +19,8 @@ import numpy as np
 from benchmark.space.params import trainable_parameters
 from benchmark.space.spec import ModelSpec
 
+from benchmark.space.errors import InputError
+
 from .augment import normalise, prefetch, training_batches
 from .backend import keras as _keras
 from .cifar import Cifar10, Split
@@ -96,7 +98,7 @@ def evaluation_set(split: Split, batch_size: int) -> tuple[np.ndarray, np.ndarra
     """The first ``len(split) // batch_size`` full batches, normalised, and their labels."""
     n = len(split) // batch_size * batch_size
     if n == 0:
-        raise ValueError(f"{len(split)} evaluation images are fewer than one batch ({batch_size})")
+        raise InputError(f"{len(split)} evaluation images are fewer than one batch ({batch_size})")
     return normalise(split.images[:n]), split.labels[:n]
 
 
@@ -119,9 +121,9 @@ def train(spec: ModelSpec, epochs: int, data: Cifar10, config: TrainConfig | Non
     chunk of ``steps_per_execution`` steps) and :class:`TrainingStopped` is raised."""
     config = config or TrainConfig()
     if not spec.valid_spec:
-        raise ValueError(f"the cell {spec!r} is not valid: its input does not reach its output")
+        raise InputError(f"the cell {spec!r} is not valid: its input does not reach its output")
     if epochs <= 0:
-        raise ValueError(f"epochs must be positive, got {epochs}")
+        raise InputError(f"epochs must be positive, got {epochs}")
     data = data.subset(config.train_images, config.eval_images)
     sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     init_seq, data_seq = sequence.spawn(2)

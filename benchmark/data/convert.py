@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError
+from ..errors import DataFormatError, MissingFileError
 from ..space.constants import BUDGETS, LABEL_OPS, NUM_REPEATS
 from ..space.enumeration import enumerate_cells
 from .records import RUN_FIELDS, RecordError, decode
@@ -30,7 +30,7 @@ def convert(src: str | os.PathLike, out: str | os.PathLike | None = None,
     src = Path(src)
     out = Path(out) if out is not None else default_store_path(src)
     if not src.is_file():
-        raise FileNotFoundError(f"{src}: no such file")
+        raise MissingFileError(f"{src}: no such file")
     check_store_target(out, protect=src)  # before minutes of work, and again when writing
     table = enumerate_cells(progress=progress)
     num_cells = len(table)

@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 
 from ..fileutil import file_sha256
-from ..errors import DataFormatError
+from ..errors import DataFormatError, InputError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,10 @@ OFFICIAL = {
                 "4c39c3936e36a85269881d659e44e61a245babcb72cb374eacacf75d0e5f4fd1"),
 }
 BLOCK = 1 << 20
+
+
+class DownloadError(UserError, OSError):
+    """A download that failed (HTTP error, no network): the URL and the reason."""
 
 
 def fetch(url: str, dest: Path, sha256: str, progress: bool = True, timeout: float = 60) -> Path:
@@ -43,9 +47,9 @@ def fetch(url: str, dest: Path, sha256: str, progress: bool = True, timeout: flo
         if exc.code == 416 and have:  # the part is already complete
             response = None
         else:
-            raise OSError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+            raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
-        raise OSError(f"{url}: {exc.reason}") from None
+        raise DownloadError(f"{url}: {exc.reason}") from None
     if response is not None:
         with response:
             resumed = have and response.status == 206
@@ -73,11 +77,11 @@ def download(which: str = "only108", directory: str | os.PathLike = ".", *,
              progress: bool = True) -> Path:
     """Download (``full`` or ``only108``), verify and convert; returns the store path."""
     if which not in OFFICIAL:
-        raise ValueError(f"unknown file {which!r}; one of {', '.join(OFFICIAL)}")
+        raise InputError(f"unknown file {which!r}; one of {', '.join(OFFICIAL)}")
     default_url, default_sha = OFFICIAL[which]
     url = url or default_url
     if url != default_url and sha256 is None:
-        raise ValueError("a custom --url needs --sha256 (the checksum to verify against)")
+        raise InputError("a custom --url needs --sha256 (the checksum to verify against)")
     dest = Path(directory).expanduser() / f"nasbench_{which}.tfrecord"
     fetch(url, dest, sha256 or default_sha, progress=progress)
     if not convert_after:

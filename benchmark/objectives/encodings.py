@@ -15,6 +15,7 @@ import ConfigSpace as CS
 import numpy as np
 
 from ..space.constants import CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICES, MAXPOOL3X3, OUTPUT
+from ..space.errors import InputError
 from ..space.spec import ModelSpec
 
 #: Op choices in the order of the original encodings (not the hash-label order).
@@ -39,7 +40,7 @@ def _b_slot(bit: int) -> tuple[int, int]:
 B_SLOTS = [_b_slot(NUM_SLOTS - 1 - s) for s in range(NUM_SLOTS)]
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration that does not fit its encoding (names the hyperparameter and value)."""
 
 
@@ -279,4 +280,4 @@ def get_encoding(name: str) -> Encoding:
     try:
         return ENCODINGS[name.upper()]()
     except (KeyError, AttributeError):
-        raise ValueError(f"unknown encoding {name!r}; one of A, B, C") from None
+        raise InputError(f"unknown encoding {name!r}; one of A, B, C") from None

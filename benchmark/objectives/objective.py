@@ -9,7 +9,7 @@ import ConfigSpace as CS
 import numpy as np
 
 from ..api import NASBench
-from ..errors import CellNotInStoreError
+from ..errors import CellNotInStoreError, InputError
 from .encodings import OP_NAMES, ConfigError, Encoding, get_encoding
 from .lookup import ABSENT, RawCellIndex
 
@@ -74,7 +74,7 @@ class Objective:
                                      ("absent", absent, ("error", "invalid")),
                                      ("cells", cells, ("all", "store"))):
             if value not in allowed or isinstance(value, bool):
-                raise ValueError(f"{name} policy must be one of {list(allowed)}, got {value!r}")
+                raise InputError(f"{name} policy must be one of {list(allowed)}, got {value!r}")
         self.repeat, self.cost_policy, self.invalid_policy = repeat, cost, invalid
         self.absent_policy, self.cells_policy = absent, cells
         self.budgets: list[int] = list(nasbench.budgets)
@@ -147,7 +147,7 @@ class Objective:
         if budget is None:
             budget = self.max_budget
         elif budget not in self._b:
-            raise ValueError(f"budget {budget!r} is not one of this table's budgets "
+            raise InputError(f"budget {budget!r} is not one of this table's budgets "
                              f"{self.budgets}")
         row = self.row(config)
         if row < 0:

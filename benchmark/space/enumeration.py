@@ -295,10 +295,9 @@ def build_cell_table(processes: int | None = None, progress: bool = True) -> Cel
 
 def cache_path() -> Path:
     """Where the enumeration is cached (``$NASBENCH_CACHE_DIR`` or the user cache dir)."""
-    from platformdirs import user_cache_dir
+    from ..fileutil import cache_dir
 
-    root = Path(os.environ.get("NASBENCH_CACHE_DIR") or user_cache_dir("nasbench-harness"))
-    return root / f"cells-v{CACHE_VERSION}.npz"
+    return cache_dir() / f"cells-v{CACHE_VERSION}.npz"
 
 
 _TABLE: CellTable | None = None

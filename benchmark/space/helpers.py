@@ -7,6 +7,7 @@ import numpy as np
 
 from .constants import LABEL_OPS
 from .enumeration import enumerate_cells
+from .errors import InputError
 from .spec import ModelSpec
 
 
@@ -29,7 +30,7 @@ def is_isomorphic(a: ModelSpec, b: ModelSpec) -> bool:
 def representative(spec: ModelSpec) -> ModelSpec:
     """The form the dataset stores for ``spec``'s cell (``ValueError`` if it is not valid)."""
     if not spec.is_valid:
-        raise ValueError("only valid specs have a stored representative")
+        raise InputError("only valid specs have a stored representative")
     table = enumerate_cells(progress=False)
     return cell_spec(table.cell_index(spec.matrix, spec.labels()))
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import OutOfDomainError
+from .errors import InputError, OutOfDomainError
 from .constants import INPUT, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS, OUTPUT
 from .hashing import hash_graph
 
@@ -24,7 +24,7 @@ def _as_matrix(matrix: Any) -> tuple[np.ndarray, list[int]]:
         try:
             arr = np.asarray(matrix)
         except Exception as exc:  # ragged nested lists
-            raise ValueError(f"matrix is not a rectangular array: {exc}") from None
+            raise InputError(f"matrix is not a rectangular array: {exc}") from None
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.dtype.kind not in _NUMERIC_KINDS:
         _checked_matrix(arr)
     rows = arr.tolist()
@@ -62,19 +62,19 @@ def _row_mask(i: int, row: list) -> int | None:
 def _checked_matrix(arr: np.ndarray) -> None:
     """Raise the ``ValueError`` that names what is wrong with ``arr`` (the slow, exact path)."""
     if arr.dtype == object:
-        raise ValueError("matrix is not a rectangular array of numbers")
+        raise InputError("matrix is not a rectangular array of numbers")
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"matrix must be square, got shape {arr.shape}")
+        raise InputError(f"matrix must be square, got shape {arr.shape}")
     if arr.size and not np.issubdtype(arr.dtype, np.number) and arr.dtype != np.bool_:
-        raise ValueError(f"matrix entries must be 0 or 1, got dtype {arr.dtype}")
+        raise InputError(f"matrix entries must be 0 or 1, got dtype {arr.dtype}")
     bad = ~np.isin(arr, (0, 1))
     if bad.any():
         r, c = map(int, np.argwhere(bad)[0])
-        raise ValueError(f"matrix entries must be 0 or 1, got {arr[r, c]!r} at ({r}, {c})")
+        raise InputError(f"matrix entries must be 0 or 1, got {arr[r, c]!r} at ({r}, {c})")
     lower = np.tril(arr.astype(np.int8))
     if lower.any():
         r, c = map(int, np.argwhere(lower)[0])
-        raise ValueError(f"matrix must be strictly upper triangular, got an edge at ({r}, {c})")
+        raise InputError(f"matrix must be strictly upper triangular, got an edge at ({r}, {c})")
 
 
 _INTERIOR_OPS = frozenset(OPS)
@@ -82,12 +82,12 @@ _INTERIOR_OPS = frozenset(OPS)
 
 def _check_ops(ops: Any, n: int) -> list[str]:
     if type(ops) is not list and (isinstance(ops, str) or not isinstance(ops, Sequence)):
-        raise ValueError(f"ops must be a list of operation names, got {ops!r}")
+        raise InputError(f"ops must be a list of operation names, got {ops!r}")
     ops = list(ops)
     if len(ops) != n:
-        raise ValueError(f"length of ops ({len(ops)}) must match matrix dimensions ({n})")
+        raise InputError(f"length of ops ({len(ops)}) must match matrix dimensions ({n})")
     if n < 2:
-        raise ValueError("a cell needs at least the input and output vertices")
+        raise InputError("a cell needs at least the input and output vertices")
     if ops[0] != INPUT:
         raise OutOfDomainError(f"ops[0] must be {INPUT!r}, got {ops[0]!r}")
     if ops[-1] != OUTPUT:

@@ -1,7 +1,7 @@
 """Entry point of ``nasbench``: builds the parser from the command groups and maps errors to exits.
 
 Every error a user can cause ends as one line on stderr (``nasbench: error: ...``) and exit code 2;
-an unexpected failure keeps its traceback, since that is a bug to report.
+anything else is a bug: one line says so and names the file that holds its traceback (exit 3).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import data, space
 
@@ -74,19 +75,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - classify, then re-raise what is a bug
-        if not is_user_error(exc):
-            raise
-        print(f"nasbench: error: {one_line(exc)}", file=sys.stderr)
-        return 2
+    except Exception as exc:  # noqa: BLE001 - a user's mistake, else a bug
+        if is_user_error(exc):
+            print(f"nasbench: error: {one_line(exc)}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        where = write_traceback()
+        print(f"nasbench: internal error (a bug, please report it): {type(exc).__name__}: "
+              f"{one_line(exc)[:300]}; traceback in {where}", file=sys.stderr)
+        return EXIT_BUG
+
+
+#: Exit statuses: a user's mistake (one line naming it) and a bug (a traceback file).
+EXIT_USER_ERROR, EXIT_BUG = 2, 3
 
 
 def is_user_error(exc: BaseException) -> bool:
-    """Errors caused by input: bad values, missing or corrupt files, our own data errors."""
-    from benchmark.errors import BenchmarkError
+    """A mistake in the user's input (:class:`benchmark.errors.UserError`: a value, file,
+    flag or data) or the environment's refusal of a path the user named (an ``OSError`` with a
+    file name: permission denied, disk full).  Everything else is a bug."""
+    from benchmark.errors import UserError
 
-    return (isinstance(exc, (BenchmarkError, ValueError, OSError, KeyError))
-            or getattr(exc, "user_error", False))
+    return isinstance(exc, UserError) or (isinstance(exc, OSError) and exc.filename is not None)
+
+
+def write_traceback() -> Path:
+    """The current exception's traceback, in a new file under the cache dir's ``crashes``."""
+    import time
+    import traceback
+
+    from benchmark.fileutil import atomic_write_text, cache_dir
+
+    folder = cache_dir() / "crashes"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"nasbench-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
+    atomic_write_text(path, f"nasbench {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
+    return path
 
 
 def one_line(exc: BaseException) -> str:

@@ -5,6 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+from benchmark.errors import InputError
+
 from .util import examples
 
 
@@ -92,7 +94,7 @@ def cmd_cifar10(args: argparse.Namespace) -> int:
     from trainer.cifar import OFFICIAL_SHA256, OFFICIAL_URL
 
     if args.sha256 and not args.url:
-        raise ValueError("--sha256 only goes with --url")
+        raise InputError("--sha256 only goes with --url")
     url = args.url or OFFICIAL_URL
     print(fetch(url, args.dir / Path(url).name, args.sha256 or OFFICIAL_SHA256))
     return 0
@@ -124,11 +126,11 @@ def cmd_query(args: argparse.Namespace) -> int:
         fixed, computed = nb.get_metrics_from_hash(args.hash)
     else:
         if not args.ops:
-            raise ValueError("--matrix needs --ops")
+            raise InputError("--matrix needs --ops")
         fixed, computed = nb.get_metrics_from_spec(parse_spec(args.matrix, args.ops))
     if args.epochs is not None:
         if args.epochs not in computed:
-            raise ValueError(f"--epochs {args.epochs} not in this store's budgets {nb.budgets}")
+            raise InputError(f"--epochs {args.epochs} not in this store's budgets {nb.budgets}")
         computed = {args.epochs: computed[args.epochs]}
     fixed["module_adjacency"] = fixed["module_adjacency"].tolist()
     print(json.dumps({**fixed, "runs": {str(k): v for k, v in computed.items()}}, indent=2))

@@ -6,6 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
+from benchmark.errors import InputError
+
 from .util import examples, folder_path
 
 log = logging.getLogger("nasbench")
@@ -38,9 +40,9 @@ def parse_seeds(text: str) -> int | list[int]:
         if "-" in text and "," not in text:
             lo, hi = (int(x) for x in text.split("-"))
             if not 0 <= lo <= hi:
-                raise ValueError
+                raise InputError
             if hi - lo + 1 > MAX_SEEDS:
-                raise ValueError(f"--seeds {text!r}: {hi - lo + 1:,} seeds, more than the limit "
+                raise InputError(f"--seeds {text!r}: {hi - lo + 1:,} seeds, more than the limit "
                                  f"of {MAX_SEEDS:,}")
             return list(range(lo, hi + 1))
         if "," in text:
@@ -49,7 +51,7 @@ def parse_seeds(text: str) -> int | list[int]:
     except ValueError as exc:
         if str(exc).startswith("--seeds"):
             raise
-        raise ValueError(f"--seeds {text!r}: give a count (20), a range (0-9) or a list "
+        raise InputError(f"--seeds {text!r}: give a count (20), a range (0-9) or a list "
                          "(1,5,7)") from None
 
 

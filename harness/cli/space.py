@@ -13,6 +13,8 @@ from benchmark.space.constants import LABEL_OPS
 
 from benchmark.fileutil import atomic_writer
 
+from benchmark.errors import InputError
+
 from .util import examples
 
 
@@ -43,14 +45,14 @@ def parse_spec(matrix: str, ops: str) -> ModelSpec:
     try:
         parsed = json.loads(matrix)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"--matrix is not valid JSON: {exc.msg} at column {exc.colno}") from None
+        raise InputError(f"--matrix is not valid JSON: {exc.msg} at column {exc.colno}") from None
     return ModelSpec(parsed, [o.strip() for o in ops.split(",")])
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
     spec = parse_spec(args.matrix, args.ops)
     if not spec.valid_spec:
-        raise ValueError("the cell is disconnected: input does not reach output")
+        raise InputError("the cell is disconnected: input does not reach output")
     print(spec.hash())
     return 0
 

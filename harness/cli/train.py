@@ -6,6 +6,8 @@ import json
 import logging
 from pathlib import Path
 
+from benchmark.errors import InputError
+
 from .util import examples
 
 log = logging.getLogger("nasbench")
@@ -85,14 +87,14 @@ def train_config(args: argparse.Namespace):
         value = getattr(args, name)
         if value is not None:
             if value < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
+                raise InputError(f"--{name.replace('_', '-')} must be positive, got {value}")
             changes[name] = value
     return TrainConfig.tiny(**changes) if args.tiny else TrainConfig(**changes)
 
 
 def _require_data(args: argparse.Namespace) -> str:
     if not args.data:
-        raise ValueError("--data is required: a CIFAR-10 tarball or folder "
+        raise InputError("--data is required: a CIFAR-10 tarball or folder "
                          "(nasbench data cifar10 downloads the official one)")
     return args.data
 
@@ -104,7 +106,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     spec = parse_spec(args.matrix, args.ops)
     if not spec.valid_spec:
-        raise ValueError("the cell is not valid: its input does not reach its output")
+        raise InputError("the cell is not valid: its input does not reach its output")
     config = train_config(args)
     if args.dry_run:
         import numpy as np
@@ -118,7 +120,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                           "layers": len(model.layers)}))
         return 0
     if args.epochs not in BUDGETS and not args.tiny:
-        raise ValueError(f"--epochs {args.epochs} is not a NAS-Bench-101 budget {list(BUDGETS)}")
+        raise InputError(f"--epochs {args.epochs} is not a NAS-Bench-101 budget {list(BUDGETS)}")
     from trainer.cifar import load
     from trainer.train import train
 
@@ -149,11 +151,11 @@ def cmd_build_table(args: argparse.Namespace) -> int:
     try:
         epochs = [int(e) for e in args.epochs.split(",")]
     except ValueError:
-        raise ValueError(f"--epochs must be comma-separated integers, got {args.epochs!r}") \
+        raise InputError(f"--epochs must be comma-separated integers, got {args.epochs!r}") \
             from None
     data = _require_data(args)
     if not Path(data).exists():
-        raise ValueError(f"--data {data}: no such file or folder")
+        raise InputError(f"--data {data}: no such file or folder")
     cells = (read_cells(args.cells) if args.cells
              else sample_cells(args.sample, np.random.default_rng(args.seed)))
     build = TableBuild(args.out, cells, epochs, args.repeats, train_config(args),

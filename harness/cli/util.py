@@ -5,6 +5,8 @@ import argparse
 import math
 from pathlib import Path
 
+from benchmark.errors import InputError
+
 
 def examples(*lines: str) -> dict:
     """Keyword arguments for ``add_parser`` that show usage examples in ``--help``."""
@@ -26,6 +28,6 @@ def positive_times(text: str) -> list[float]:
     except ValueError:
         times = []
     if not times or not all(math.isfinite(t) and t > 0 for t in times):
-        raise ValueError(f"--times {text!r}: comma-separated positive finite numbers of "
+        raise InputError(f"--times {text!r}: comma-separated positive finite numbers of "
                          "seconds, e.g. 1e5,1e6")
     return times
