@@ -28,6 +28,9 @@ MAX_YAML_DEPTH = 64       # levels of nesting
 
 #: Settings added after results folders existed, left out of the identity at their default.
 ADDED_LATER = {("benchmark", "absent"): "error", ("benchmark", "cells"): "all"}
+#: Settings that change only how results are read: hashed at these fixed values, so changing
+#: them keeps a folder's identity (and folders made when they counted keep theirs at defaults).
+READ_ONLY = {("budget", "trajectory"): "pooled"}
 
 
 class ExperimentError(UserError, ValueError):
@@ -205,9 +208,20 @@ class Experiment(_Strict):
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
 
     def identity(self) -> str:
-        """Hash of what determines the results (not output, execution or report settings)."""
+        """Hash of what defines the runs; a results folder is resumed only by an experiment
+        with the same identity.
+
+        Defining: ``benchmark`` (table, encoding, repeat, cost, invalid, absent, cells, live
+        settings), ``budget.time``, ``budget.workers``, ``budget.charge_optimizer_time``,
+        ``budget.max_evaluations``, the seeds (as a list) and each optimizer's name, label and
+        params, and the experiment's ``name`` (as it always was).  Not defining, because they
+        only change where runs execute or how results are read: ``output``, ``execution``,
+        ``report`` and ``budget.trajectory``.
+        """
         core = self.model_dump(mode="json", exclude={"output", "execution", "report"})
         core["seeds"] = self.seed_list
+        for (section, key), value in READ_ONLY.items():
+            core[section][key] = value
         for (section, key), default in ADDED_LATER.items():  # older folders keep their identity
             if core[section].get(key) == default:
                 del core[section][key]

@@ -197,6 +197,16 @@ def _planned(folder: Path) -> set[tuple[str, int]] | None:
         return None
 
 
+def _trajectory_mode(folder: Path) -> str | None:
+    """``budget.trajectory`` of the folder's ``experiment.yaml`` (a setting for reading the
+    results: changing it on resume rewrites that file, not the runs); None if it has none."""
+    try:
+        mode = yaml.safe_load((folder / "experiment.yaml").read_text())["budget"]["trajectory"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    return mode if mode in ("pooled", "highest_budget") else None
+
+
 def failed_runs(folder: str | Path) -> list[Path]:
     """The tracebacks of runs that failed and have not been redone."""
     return sorted((Path(folder) / RUNS).glob("*/seed-*.failed.txt"))
@@ -235,9 +245,10 @@ TRAJECTORY_FRAME = ["optimizer", "seed", "time", "evaluation", "incumbent_valida
 
 
 def load(folder: str | Path, mode: str | None = None) -> Loaded:
-    """Facts, events and trajectories (``mode`` as :func:`trajectory`; default each run's own)
-    of every usable run file of ``folder``."""
+    """Facts, events and trajectories of every usable run file of ``folder``; ``mode`` as
+    :func:`trajectory`, by default the folder's ``budget.trajectory`` (else each run's own)."""
     facts_list, events, trajectories = [], [], []
+    mode = mode or _trajectory_mode(Path(folder))
     for path, arrays, facts in _readable_runs(Path(folder)):
         ident = {"optimizer": facts["label"], "seed": facts["seed"]}
         df = pd.DataFrame({c: arrays[c] for c in COLUMNS})

@@ -311,3 +311,32 @@ def test_model_based_runs_are_identical_across_processes(tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         outs.append(files(out))
     assert outs[0] == outs[1] and len(outs[0]) == 6
+
+
+def test_settings_for_reading_results_keep_the_folders_identity(tmp_path, capsys):
+    """budget.trajectory and report settings only change how results are read: changing them
+    resumes the folder (nothing rerun) and the report reads with the new trajectory."""
+    hb = {**TINY, "seeds": 1, "optimizers": [{"name": "hyperband"}]}
+    out = tmp_path / "r"
+    assert main(["run", str(write_yaml(tmp_path / "a.yaml", hb)), "--output", str(out),
+                 "--no-report"]) == 0
+    before = files(out)
+    pooled = load_trajectories(out)
+    changed = {**hb, "budget": {**hb["budget"], "trajectory": "highest_budget"},
+               "report": {"aggregate": "median", "times": [5.0e4]}}
+    assert main(["run", str(write_yaml(tmp_path / "b.yaml", changed)), "--output", str(out),
+                 "--no-report"]) == 0
+    assert "different experiment" not in capsys.readouterr().err
+    assert files(out) == before   # nothing rerun
+    highest = load_trajectories(out)
+    assert not np.allclose(highest["test_regret"].to_numpy(), pooled["test_regret"].to_numpy(),
+                           equal_nan=True)
+    from harness.results import read_run, trajectory
+
+    arrays, facts = read_run(out / "runs" / "hyperband" / "seed-0.npz")
+    direct = trajectory(arrays, facts["y_star_valid"], facts["y_star_test"], "highest_budget")
+    assert np.allclose(highest["test_regret"], direct["test_regret"], equal_nan=True)
+    # what defines the runs still does
+    other = {**hb, "budget": {**hb["budget"], "time": 2.0e5}}
+    assert main(["run", str(write_yaml(tmp_path / "c.yaml", other)), "--output", str(out),
+                 "--no-report"]) == 2
