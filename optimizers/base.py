@@ -1,10 +1,23 @@
 """The ask/tell protocol every optimizer implements.
 
-An optimizer is built from a ConfigSpace search space, the available budgets (fidelities), a
-``numpy.random.Generator`` (or a seed) and its own hyperparameters.  ``ask()`` returns a
-:class:`Trial` or ``None`` when it must wait for pending results; ``tell(trial, result)``
-delivers a finished evaluation.  ``ask`` may be called again before earlier trials are told
-(parallel workers).  Optimizers hold no global state, use no global RNG, start no threads.
+The call sequence, as the harness drives it::
+
+    opt = MyOptimizer(space, budgets, rng, **params)  # params checked by MyOptimizer.resolve
+    trial = opt.ask()             # a Trial(id, config, budget), or None: waiting for results
+    ...                           # more asks while earlier trials run (parallel workers)
+    opt.tell(trial, result)       # each trial told once, in completion order
+    opt.close()                   # always, also after an error
+
+``space`` is a flat ConfigSpace (no conditions); ``budgets`` the fidelities the optimizer may
+ask for (only the largest unless ``multi_fidelity``); ``rng`` a ``numpy.random.Generator``
+derived from the run's seed.  ``ask`` returns ``None`` only while trials are pending (with none
+pending the run stops with an error).  ``tell`` receives a :class:`Result`: for an invalid cell
+(disconnected, or more than 9 edges) ``invalid`` is True, ``validation_error`` is the penalty
+(1.0) and ``cost`` 0; with ``benchmark.invalid: resample`` such results are told but not
+recorded.  An optimizer may draw random numbers only from ``self.rng`` (a library it drives
+may be seeded from it), keep state only on itself, and may not change anything process-wide
+(global RNGs, logging configuration, other classes) or start threads or processes; the
+harness sets the libraries' log levels.  Whatever it raises fails its own run only.
 """
 from __future__ import annotations
 

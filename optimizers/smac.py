@@ -10,8 +10,10 @@ seeds its own RandomState from the seed we pass, drawn from the run's Generator.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -40,7 +42,6 @@ class SMAC(Optimizer):
         from smac import Scenario
         from smac.model.random_forest import RandomForest
 
-        _fast_configuration_equality()
         self._dir = tempfile.mkdtemp(prefix="nasbench-smac-")
         hp = self.hp
         scenario = Scenario(space, deterministic=False, n_trials=10**9,
@@ -60,7 +61,8 @@ class SMAC(Optimizer):
         self._infos = {}
 
     def ask(self) -> Trial:
-        info = self._facade.ask()
+        with _fast_configuration_equality():
+            info = self._facade.ask()
         trial = self.new_trial(plain_config(info.config), smac_seed=info.seed)
         self._infos[trial.id] = info
         return trial
@@ -69,27 +71,32 @@ class SMAC(Optimizer):
         from smac.runhistory import TrialValue
 
         cost = 1.0 if result.invalid else result.validation_error
-        self._facade.tell(self._infos.pop(trial.id), TrialValue(cost=cost, time=result.cost),
-                          save=False)
+        with _fast_configuration_equality():
+            self._facade.tell(self._infos.pop(trial.id), TrialValue(cost=cost, time=result.cost),
+                              save=False)
 
     def close(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-def _fast_configuration_equality() -> None:
-    """Compare ConfigSpace configurations of the same space by their vectors.
+@contextlib.contextmanager
+def _fast_configuration_equality() -> Iterator[None]:
+    """Within the block, compare ConfigSpace configurations of the same space by their vectors.
 
     SMAC's intensifier tests membership in lists of configurations on every ask, and
     ``Configuration.__eq__`` rebuilds both value dicts and compares the whole spaces each time:
     half of SMAC's time after a few hundred evaluations.  For two configurations of the *same*
     space object the vectors determine the values one to one, so comparing them gives the same
-    answer; anything else falls back to ConfigSpace's own comparison.
+    answer; anything else falls back to ConfigSpace's own comparison.  The class is patched
+    only while SMAC's own calls run (single-threaded) and restored after, so nothing outside
+    them sees it.
     """
     from ConfigSpace.configuration import Configuration
 
-    if getattr(Configuration.__eq__, "_nasbench_fast", False):
+    original = Configuration.__dict__["__eq__"]
+    if getattr(original, "_nasbench_fast", False):   # already inside such a block
+        yield
         return
-    original = Configuration.__eq__
 
     def __eq__(self, other):  # noqa: N807 - replaces the dunder
         if isinstance(other, Configuration) and self.config_space is other.config_space:
@@ -98,6 +105,10 @@ def _fast_configuration_equality() -> None:
 
     __eq__._nasbench_fast = True
     Configuration.__eq__ = __eq__
+    try:
+        yield
+    finally:
+        Configuration.__eq__ = original
 
 
 def _never_called(config, seed: int = 0) -> float:

@@ -314,3 +314,12 @@ def test_optuna_and_hyperopt_errors_name_the_experiment_entry(tmp_path, monkeypa
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda n, *a: None if n == "hyperopt" else real(n, *a))
     assert "tpe needs the package 'hyperopt' (pip install hyperopt)" in entry("tpe")
+
+
+def test_smac_leaves_configspace_as_it_found_it(objective):
+    """SMAC's faster configuration equality is in force only inside its own calls."""
+    from ConfigSpace.configuration import Configuration
+
+    original = Configuration.__dict__["__eq__"]
+    drive(objective, "smac", 0, 15, challengers=50)
+    assert Configuration.__dict__["__eq__"] is original
