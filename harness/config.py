@@ -120,8 +120,6 @@ class BenchmarkConfig(_Strict):
                 what = ("a CIFAR-10 tarball or folder" if self.is_live
                         else "a store directory or .tfrecord")
                 raise ValueError(f"{self.name} needs 'data': {what}")
-            if not Path(self.data).expanduser().exists():
-                raise ValueError(f"data file {self.data!r} does not exist")
         elif self.data is not None:
             raise ValueError("'data' is only for nasbench101 (the surrogate table is built in)")
         if self.live is not None and not self.is_live:
@@ -345,6 +343,14 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
         except ValueError as exc:
             raise ExperimentError(f"{path}:{_line_of(node, ['optimizers', i])}: "
                                   f"optimizers.{i}: {exc}") from None
+
+
+def line_of(path: Path, loc: list) -> int:
+    """1-based line of key ``loc`` in the experiment file ``path`` (1 if it cannot be read)."""
+    try:
+        return _line_of(_compose(Path(path))[1], loc)
+    except ExperimentError:
+        return 1
 
 
 def _line_of(node, loc: list) -> int:

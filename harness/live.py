@@ -26,15 +26,15 @@ from typing import Any
 import numpy as np
 
 from benchmark.objectives import get_encoding
-from benchmark.space import ModelSpec
-from benchmark.space.constants import MAX_EDGES
 from benchmark.errors import UserError
 from optimizers import Result, Trial
 
 from .config import Experiment
 from .results import encode_run
-from .runner import RunSpec, make_optimizer, quiet_libraries, run_facts
-from .simulator import MAX_FREE_EVALUATIONS, Events, SimulationError
+from .plan import RunSpec
+from .task import make_optimizer, quiet_libraries, run_facts
+from .events import Events
+from .simulator import MAX_FREE_EVALUATIONS, SimulationError
 
 log = logging.getLogger(__name__)
 
@@ -46,25 +46,12 @@ class LiveError(UserError, RuntimeError):
     """The live benchmark cannot start (reported in one line by the CLI)."""
 
 
-def cell_of(encoding, config: dict[str, Any]) -> ModelSpec | None:
-    """The pruned spec a configuration encodes, or None if the cell is invalid by the same rules
-    as the table's objective: too many raw edges for the encoding (A and C: more than 9 before
-    pruning, as the original code), no path from input to output, more than 9 edges."""
-    matrix, ops = encoding.raw_cell(config)  # raises ConfigError naming a bad value
-    if int(matrix.sum()) > encoding.max_raw_edges:
-        return None
-    spec = ModelSpec(matrix, ops)
-    if not spec.valid_spec or int(spec.matrix.sum()) > MAX_EDGES:
-        return None
-    return spec
-
-
 def run_live(experiment: Experiment, todo: list[RunSpec], output: Path,
              finished: Callable[[RunSpec, dict[str, Any]], None]) -> None:
     """Run ``todo`` one after another on ``budget.workers`` trainer actors."""
     from trainer.backend import keras
 
-    from .ray_backend import ray_session
+    from .cluster import ray_session
 
     keras()  # no trainer installed: one clear line here, not a failure in every actor
     execution = experiment.execution
@@ -166,7 +153,7 @@ def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedS
             if trial is None:
                 break
             count += 1
-            spec = cell_of(encoding, trial.config)
+            spec = encoding.cell(trial.config)
             now = clock()
             if spec is None:  # finishes at once, the worker stays free
                 timed(optimizer.tell, trial, Result(1.0, 0.0, True, trial.budget))

@@ -17,16 +17,18 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .config import BenchmarkConfig, BudgetConfig, Experiment
+from .plan import RunSpec
 from .results import drop_inherited_locks
-from .runner import RunSpec, execute_run, failed_outcome
+from .task import execute_run, failed_outcome
 
 _PR_SET_PDEATHSIG = 1
 
 
-def run_locally(experiment: Experiment, todo: list[RunSpec],
+def run_locally(experiment: Experiment, todo: list[RunSpec], output: Path,
                 finished: Callable[[RunSpec, dict[str, Any]], None]) -> None:
     isolate = "fork" in multiprocessing.get_all_start_methods()
     for run in todo:

@@ -38,7 +38,7 @@ import yaml
 from benchmark.fileutil import atomic_write_bytes
 
 from .config import ExperimentError
-from .simulator import COLUMNS
+from .events import COLUMNS
 
 log = logging.getLogger(__name__)
 RUNS = "runs"

@@ -190,7 +190,7 @@ def run_build(build: TableBuild, todo: list[Task], train_one: Callable[[Task], A
 def run_build_on_ray(build: TableBuild, todo: list[Task], address: str | None,
                      progress: bool = True) -> None:
     """Train ``todo`` on Ray trainer actors (one per GPU, else one) and save each record."""
-    from .ray_backend import ray_session
+    from .cluster import ray_session
 
     with ray_session(None if address in (None, "local") else address, None, build.out):
         _build_on_actors(build, todo, progress)

@@ -10,8 +10,9 @@ import numpy as np
 from benchmark import NASBench
 from benchmark.objectives import Objective
 from harness.config import Experiment
-from harness.runner import execute_run, run_experiment
+from harness.runner import run_experiment
 from harness.simulator import simulate
+from harness.task import execute_run
 from optimizers import get_optimizer
 
 from .common import QUICK, row
@@ -41,7 +42,7 @@ def sweep(optimizers: list[str], seeds: int, backend: str, time_budget: float = 
 
 def ray_startup() -> float:
     """Seconds to start a local Ray as the harness does and shut it down."""
-    from harness.ray_backend import start_ray
+    from harness.cluster import start_ray
 
     with tempfile.TemporaryDirectory(prefix="nbperf-") as out:
         t0 = time.perf_counter()
@@ -73,7 +74,7 @@ def main() -> None:
     row(f"Ray overhead per run ({tiny} tiny runs, start-up excluded)", f"{per_run * 1e3:.0f} ms",
         "target <= 50 ms", per_run <= 0.05)
     from harness.config import BenchmarkConfig, BudgetConfig
-    from harness.runner import RunSpec
+    from harness.plan import RunSpec
 
     print("wall time of one run of 1e6 simulated seconds, model-based optimizers (1e7 s: SMAC "
           "alone would take most of an hour)")

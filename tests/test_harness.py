@@ -16,6 +16,7 @@ import yaml
 from benchmark.objectives import Objective
 from harness.cli import main
 from harness.config import ExperimentError, load_experiment
+from harness.preflight import check_files
 from harness.results import load_events, load_trajectories, run_files
 from harness.simulator import simulate
 from optimizers import Optimizer, get_optimizer
@@ -66,7 +67,7 @@ def test_bad_experiments_are_one_line_with_file_line_key(tmp_path, capsys, text,
     path = tmp_path / "exp.yaml"
     path.write_text(text)
     with pytest.raises(ExperimentError) as info:
-        load_experiment(path)
+        check_files(load_experiment(path), path)   # the schema, then the files it names
     message = str(info.value)
     assert message.startswith(f"{path}{where}") and words in message and "\n" not in message
     out_dir = tmp_path / "out"

@@ -157,7 +157,6 @@ def test_live_cells_are_the_tables_cells(surrogate, encoding):
     """A configuration trains the cell the table would look up (same hash), and is invalid
     exactly when the table's objective says so (the surrogate table holds every cell)."""
     from benchmark.objectives import Objective
-    from harness.live import cell_of
     from optimizers import get_optimizer
 
     objective = Objective(surrogate, encoding)
@@ -167,7 +166,7 @@ def test_live_cells_are_the_tables_cells(surrogate, encoding):
     valid = 0
     for _ in range(2000):
         config = opt.ask().config
-        result, spec = objective.evaluate(config, 108, rng), cell_of(objective.encoding, config)
+        result, spec = objective.evaluate(config, 108, rng), objective.encoding.cell(config)
         assert (spec is None) == result.invalid
         if spec is not None:
             assert spec.hash() == result.hash

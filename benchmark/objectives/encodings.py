@@ -108,6 +108,17 @@ class Encoding:
     def to_spec(self, config: Mapping[str, Any]) -> ModelSpec:
         return ModelSpec(*self.raw_cell(config))
 
+    def cell(self, config: Mapping[str, Any]) -> ModelSpec | None:
+        """The pruned cell a configuration encodes, or None where the table scores it invalid:
+        more raw edges than :attr:`max_raw_edges` (A and C: 9 before pruning, as the original
+        code), no path from input to output, or more than 9 edges after pruning.  A bad value
+        raises :class:`ConfigError` naming it."""
+        matrix, ops = self.raw_cell(config)
+        if int(matrix.sum()) > self.max_raw_edges:
+            return None
+        spec = ModelSpec(matrix, ops)
+        return spec if spec.valid_spec and spec.num_edges <= MAX_EDGES else None
+
     def from_spec(self, spec: ModelSpec) -> dict[str, Any]:
         """A configuration whose cell is ``spec`` (up to isomorphism and pruning)."""
         if not spec.is_valid:

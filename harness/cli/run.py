@@ -57,12 +57,14 @@ def parse_seeds(text: str) -> int | list[int]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.config import load_experiment
+    from harness.preflight import check_files
     from harness.runner import run_experiment
 
     overrides = {}
     if args.seeds is not None:
         overrides["seeds"] = parse_seeds(args.seeds)
     experiment = load_experiment(args.experiment, overrides)
+    check_files(experiment, args.experiment)
     if args.backend:
         experiment = experiment.model_copy(update={"execution": experiment.execution.model_copy(
             update={"backend": args.backend})})
