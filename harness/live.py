@@ -12,7 +12,9 @@ Events have the simulator's columns, with wall-clock seconds since the run start
 is the training time the trainer measured (as the table's ``final_training_time``).  There is
 no known optimum, so regrets are errors (``y_star`` 0).  The optimizer's Generator and every
 trial's training seed derive from the run's seed, as in simulated runs; the timings (and so
-which trials fit in the budget) are the machine's.
+which trials fit in the budget) are the machine's.  The loop is the simulator's protocol on a
+real clock (``ray.wait`` instead of an event heap); which configurations are invalid is the
+table's rule, ``Encoding.cell``.
 """
 from __future__ import annotations
 

@@ -112,19 +112,52 @@ def test_simulation_with_parallel_workers(objective):
     assert len(ev) > 2.5 * len([c for c in one.cost if c > 0]) > 0
 
 
-@pytest.mark.parametrize("name", ["random_search", "regularized_evolution", "hyperband",
-                                  "reinforce"])
-def test_one_worker_loop_equals_the_event_queue(objective, name):
-    """simulate() with one worker takes a queue-free loop: same events, same draws."""
-    from harness.simulator import _simulate_queue
+class _Clocked:
+    """An optimizer and objective that advance a fake wall clock by fixed amounts."""
 
-    runs = []
-    for loop in (simulate, _simulate_queue):
-        opt = get_optimizer(name)(objective.config_space(seed=0), objective.budgets, 3)
-        args = (objective, opt, 2e5, 1, np.random.default_rng(5))
-        events = loop(*args) if loop is simulate else loop(*args, False, None, True)
-        runs.append(events.rows)
-    assert len(runs[0]) > 50 and runs[0] == runs[1]
+    def __init__(self, objective, clock, ask=200.0, look_up=50.0, tell=300.0):
+        self.inner = get_optimizer("random_search")(objective.config_space(seed=0), [108], 0)
+        self.objective, self.clock, self.costs = objective, clock, (ask, look_up, tell)
+        self.name = "clocked"
+
+    def ask(self):
+        self.clock[0] += self.costs[0]
+        return self.inner.ask()
+
+    def tell(self, trial, result):
+        self.clock[0] += self.costs[2]
+
+    def evaluate(self, config, budget, rng):
+        self.clock[0] += self.costs[1]
+        return self.objective.evaluate(config, budget, rng)
+
+
+def test_charge_optimizer_time_charges_ask_look_up_and_tell(objective, monkeypatch):
+    import harness.simulator as simulator
+
+    clock = [0.0]
+    monkeypatch.setattr(simulator.time, "perf_counter", lambda: clock[0])
+    fake = _Clocked(objective, clock)
+    ev = simulate(fake, fake, 5e4, 1, np.random.default_rng(0), charge_optimizer_time=True)
+    start, end = np.asarray(ev.start), np.asarray(ev.end)
+    assert start[0] == 250.0   # the first ask and look-up
+    assert np.allclose(start[1:] - end[:-1], 550.0)   # then tell, ask and look-up each time
+    spent = np.asarray(ev.overhead)
+    assert spent[0] == 200.0 + 300.0 and np.allclose(np.diff(spent), 500.0)   # ask + tell
+    uncharged = simulate(_Clocked(objective, clock), _Clocked(objective, clock), 5e4, 1,
+                         np.random.default_rng(0))
+    assert uncharged.start[0] == 0.0 and len(uncharged) > len(ev)
+
+
+def test_max_evaluations_and_record_invalid(objective):
+    def run(**kwargs):
+        opt = get_optimizer("random_search")(objective.config_space(seed=0), [108], 3)
+        return simulate(objective, opt, 1e6, 1, np.random.default_rng(5), **kwargs)
+
+    every = run()
+    assert len(run(max_evaluations=40)) == 40 and run(max_evaluations=40).rows == every.rows[:40]
+    valid_only = run(record_invalid=False)
+    assert valid_only.rows == [r for r in every.rows if not r[-1]] and any(every.invalid)
 
 
 def test_waiting_rungs_leave_workers_idle(objective):
