@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import (CellNotInStoreError, InputError, MissingFileError, OutOfDomainError,
                      StoreError)
-from .space.constants import LABEL_OPS, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS
+from .space.constants import MAX_EDGES, MAX_VERTICES, NUM_REPEATS, OP_LABELS, OPS, ops_of_labels
 from .space.enumeration import lookup_cell, lookup_mask
 from .space.spec import ModelSpec
 from .data.records import RUN_FIELDS
@@ -74,7 +74,7 @@ class NASBench:
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self._row_cache: dict[tuple[bytes, tuple[str, ...]], int] = {}
         self.config = {"module_vertices": MAX_VERTICES, "max_edges": MAX_EDGES,
-                       "available_ops": list(OPS), "num_repeats": 3}
+                       "available_ops": list(OPS), "num_repeats": NUM_REPEATS}
         self.reset_budget_counters()
 
     # ---- identity -----------------------------------------------------------------------------
@@ -123,7 +123,7 @@ class NASBench:
         fields = self._query_fields[bool(stop_halfway)]
         if repeat == "mean":
             for key, runs in fields:
-                data[key] = float(runs[row, b].astype(np.float64).sum() / 3)
+                data[key] = float(runs[row, b].astype(np.float64).sum() / NUM_REPEATS)
         else:
             r = self._repeat(repeat)
             for key, runs in fields:
@@ -138,7 +138,7 @@ class NASBench:
         computed = {}
         for epochs, b in self._budget_index.items():
             computed[epochs] = [{name: float(self._runs[name][row, b, r]) for name in RUN_FIELDS}
-                                for r in range(3)]
+                                for r in range(NUM_REPEATS)]
         return self._fixed(row), computed
 
     def get_metrics_from_spec(self, model_spec: ModelSpec) -> tuple[dict, dict]:
@@ -213,7 +213,7 @@ class NASBench:
 
     def spec_of_row(self, row: int) -> ModelSpec:
         n = int(self._arrays["num_vertices"][row])
-        ops = [LABEL_OPS[lab] for lab in self._arrays["labels"][row, :n].tolist()]
+        ops = ops_of_labels(self._arrays["labels"][row, :n].tolist())
         return ModelSpec(self._arrays["matrices"][row, :n, :n], ops)
 
     # ---- internals -------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ class NASBench:
         a = self._arrays
         n = int(a["num_vertices"][row])
         return {"module_adjacency": np.array(a["matrices"][row, :n, :n]),
-                "module_operations": [LABEL_OPS[lab] for lab in a["labels"][row, :n].tolist()],
+                "module_operations": ops_of_labels(a["labels"][row, :n].tolist()),
                 "trainable_parameters": int(a["trainable_parameters"][row])}
 
     def _budget(self, epochs: int) -> int:

@@ -36,7 +36,7 @@ def objective_for(bench: BenchmarkConfig):
         table = (NASBench.surrogate(bench.table_seed) if bench.name == "surrogate"
                  else NASBench(bench.data))
         objective = Objective(table, bench.encoding, repeat=bench.repeat, cost=bench.cost,
-                              invalid=bench.invalid, absent=bench.absent, cells=bench.cells)
+                              absent=bench.absent, cells=bench.cells)
         _OBJECTIVES[cache_key] = objective
     return objective
 

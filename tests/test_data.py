@@ -1,6 +1,7 @@
 """Reading official records, the store, the NASBench API, the surrogate table."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -214,9 +215,14 @@ def test_tfrecord_path_converts_on_first_use(tmp_path):
     src = tmp_path / "nasbench_only108.tfrecord"
     shutil.copy(NB101 / "fixture_only108.tfrecord", src)
     nb = NASBench(src)
-    assert (tmp_path / "nasbench_only108.store" / "manifest.json").exists()
-    assert nb.manifest["source"]["sha256"] == NASBench(src).manifest["source"]["sha256"]
-    assert len(nb) == 31
+    store = tmp_path / "nasbench_only108.store"
+    assert (store / "manifest.json").exists() and nb.path == store
+    # the store records the very bytes it came from, and a second open reuses it
+    assert nb.manifest["source"]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert nb.manifest["source"]["size"] == src.stat().st_size
+    mtime = (store / "manifest.json").stat().st_mtime_ns
+    assert len(NASBench(src)) == len(nb) == 31
+    assert (store / "manifest.json").stat().st_mtime_ns == mtime   # not converted again
 
 
 def test_run_fields_order():

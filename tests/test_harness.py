@@ -1,6 +1,7 @@
 """Experiments, the simulator, execution, results and resume."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -374,3 +375,17 @@ def test_settings_for_reading_results_keep_the_folders_identity(tmp_path, capsys
     other = {**hb, "budget": {**hb["budget"], "time": 2.0e5}}
     assert main(["run", str(write_yaml(tmp_path / "c.yaml", other)), "--output", str(out),
                  "--no-report"]) == 2
+
+
+def test_metadata_records_versions_data_and_wall_times(tmp_path):
+    exp = write_yaml(tmp_path / "exp.yaml", {**TINY, "seeds": 1,
+                                             "optimizers": [{"name": "random_search"}]})
+    out = tmp_path / "r"
+    assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["python"] == sys.version.split()[0] and meta["host"]
+    assert meta["packages"]["numpy"] == np.__version__ and "nasbench-harness" in meta["packages"]
+    assert meta["data"]["surrogate"] is True and "not NAS-Bench-101" in meta["data"]["label"]
+    assert list(meta["wall_seconds_per_run"]) == ["random_search/0"]
+    assert meta["wall_seconds_per_run"]["random_search/0"] > 0
+    assert meta["started"] <= meta["finished"]

@@ -78,6 +78,11 @@ def test_grid_and_aggregates(folder):
     assert row.center == pytest.approx(np.median([0.22 - Y_TEST, 0.12 - Y_TEST]))
     iqm = curves(folder, aggregate="iqm", grid=grid)
     assert set(iqm.columns) == {"optimizer", "time", "center", "lower", "upper", "runs"}
+    last = iqm[(iqm.optimizer == "alpha") & (iqm.time == 1000.0)].iloc[0]
+    values = np.array([0.22, 0.12]) - Y_TEST
+    assert last.center == pytest.approx(sps.trim_mean(values, 0.25)) and last.runs == 2
+    assert last.lower <= last.center <= last.upper
+    assert min(values) <= last.lower and last.upper <= max(values)   # resampled means
 
 
 def test_report_writes_figures_and_tables(folder, capsys):
@@ -309,3 +314,19 @@ window.addEventListener('load', () => { document.body.setAttribute('data-probe',
     assert [alt for alt, _, _ in shown][:2] == ["test_regret", "validation_regret"]
     assert len(shown) >= 8 and all(ok and width > 300 for _, ok, width in shown)
     assert "<table>" in dom and "Experiment settings" in dom
+
+
+def test_highest_budget_trajectory_by_hand():
+    """HPOBench's incumbent: the best validation error among evaluations at the highest budget
+    seen so far; the paper's pools every budget."""
+    from harness.results import trajectory
+
+    arrays = {"validation_error": np.array([0.30, 0.50, 0.10, 0.40, 0.45]),
+              "test_error": np.array([0.31, 0.51, 0.11, 0.41, 0.46]),
+              "budget": np.array([4, 108, 4, 108, 36]), "invalid": np.zeros(5, bool),
+              "end": np.arange(1.0, 6.0)}
+    highest = trajectory(arrays, 0.0, 0.0, "highest_budget")
+    assert highest["incumbent_validation_error"].tolist() == [0.30, 0.50, 0.50, 0.40, 0.40]
+    assert highest["incumbent_test_error"].tolist() == [0.31, 0.51, 0.51, 0.41, 0.41]
+    pooled = trajectory(arrays, 0.0, 0.0, "pooled")
+    assert pooled["incumbent_validation_error"].tolist() == [0.30, 0.30, 0.10, 0.10, 0.10]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, MissingFileError
-from ..space.constants import BUDGETS, LABEL_OPS, NUM_REPEATS
+from ..space.constants import BUDGETS, NUM_REPEATS, ops_of_labels
 from ..space.enumeration import enumerate_cells
 from .records import RUN_FIELDS, RecordError, decode
 from .store import check_store_target, write_store
@@ -103,7 +103,7 @@ def _check_cell(table, row: int, run, src: Path, index: int) -> None:
     """The record's stored form must be the cell's representative (this also checks the hash)."""
     n = int(table.num_vertices[row])
     adjacency = "".join("1" if x else "0" for x in table.matrices[row, :n, :n].ravel().tolist())
-    ops = ",".join(LABEL_OPS[lab] for lab in table.labels[row, :n].tolist())
+    ops = ",".join(ops_of_labels(table.labels[row, :n].tolist()))
     if run.adjacency != adjacency or run.ops != ops:
         raise DataFormatError(f"{src}: record {index}: stored cell of {run.module_hash} is "
                               f"{run.adjacency}/{run.ops}, expected {adjacency}/{ops}")

@@ -49,12 +49,21 @@ def optima(arrays: dict[str, np.ndarray], budgets: list[int]) -> dict[str, Any]:
     out = {}
     for key, fieldname in (("test", "final_test_accuracy"), ("validation",
                                                               "final_validation_accuracy")):
-        runs = arrays[fieldname][:, b, :].astype(np.float64)
-        mean = (runs[:, 0] + runs[:, 1] + runs[:, 2]) / 3
+        mean = repeat_mean(arrays[fieldname][:, b, :])
         best = int(np.argmax(mean))
         out[f"best_mean_{key}_accuracy"] = float(mean[best])
         out[f"best_mean_{key}_hash"] = arrays["hashes"][best].decode()
     return out
+
+
+def repeat_mean(runs: np.ndarray) -> np.ndarray:
+    """Per cell, the mean over its repeats (last axis) in float64: summed in order, then
+    divided, as the original's ``np.mean`` over 3 Python floats rounds."""
+    runs = np.asarray(runs, np.float64)
+    total = runs[..., 0]
+    for r in range(1, NUM_REPEATS):
+        total = total + runs[..., r]
+    return total / NUM_REPEATS
 
 
 def _narrow(values: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ from typing import Any
 import ConfigSpace as CS
 import numpy as np
 
-from ..space.constants import CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICES, MAXPOOL3X3, OUTPUT
+from ..space.constants import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICES, MAXPOOL3X3,
+                               OUTPUT, slot_bit)
 from ..space.errors import InputError
 from ..space.spec import ModelSpec
 
@@ -23,7 +24,7 @@ OP_CHOICES = (CONV1X1, CONV3X3, MAXPOOL3X3)
 NUM_SLOTS = MAX_VERTICES * (MAX_VERTICES - 1) // 2          # 21
 ROW_MAJOR = list(zip(*np.triu_indices(MAX_VERTICES, k=1)))   # A and C: edge i -> (row, col)
 OP_NAMES = [f"op_node_{i}" for i in range(MAX_VERTICES - 2)]
-_A_BITS = [(f"edge_{i}", 1 << (int(r) + int(c) * (int(c) - 1) // 2))
+_A_BITS = [(f"edge_{i}", 1 << slot_bit(int(r), int(c)))
            for i, (r, c) in enumerate(ROW_MAJOR)]
 
 
@@ -31,7 +32,7 @@ def _b_slot(bit: int) -> tuple[int, int]:
     """(x, y) of bit ``bit`` in ``gen_is_edge_fn``: bit x + y(y-1)/2."""
     for y in range(MAX_VERTICES):
         for x in range(y):
-            if x + y * (y - 1) // 2 == bit:
+            if slot_bit(x, y) == bit:
                 return x, y
     raise ValueError(bit)
 
@@ -103,7 +104,7 @@ class Encoding:
     def raw_mask(self, config: Mapping[str, Any]) -> int:
         """The raw cell's edges as a ``gen_is_edge_fn`` bitmask (bit x + y(y-1)/2 is (x, y))."""
         matrix = self._matrix(config)
-        return sum(1 << (x + y * (y - 1) // 2) for x, y in zip(*np.nonzero(matrix)))
+        return sum(1 << slot_bit(int(x), int(y)) for x, y in zip(*np.nonzero(matrix)))
 
     def to_spec(self, config: Mapping[str, Any]) -> ModelSpec:
         return ModelSpec(*self.raw_cell(config))

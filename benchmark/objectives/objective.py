@@ -9,14 +9,15 @@ import ConfigSpace as CS
 import numpy as np
 
 from ..api import NASBench
+from ..data.store import repeat_mean
 from ..errors import CellNotInStoreError, InputError
+from ..space.constants import NUM_REPEATS
 from .encodings import OP_NAMES, ConfigError, Encoding, get_encoding
 from .lookup import ABSENT, RawCellIndex
 
 
 RepeatPolicy = Literal["sample", "mean", 0, 1, 2]
 CostPolicy = Literal["one", "sum"]
-InvalidPolicy = Literal["penalty", "resample"]
 AbsentPolicy = Literal["error", "invalid"]
 CellsPolicy = Literal["all", "store"]
 
@@ -42,21 +43,17 @@ class EvalResult(NamedTuple):
     hash: str | None = None
     repeat: int | None = None
 
-    @property
-    def loss(self) -> float:
-        return self.validation_error
-
 
 class Objective:
     """An encoding of ``nasbench`` as a ConfigSpace objective with fidelity ``budget`` (epochs).
 
     ``repeat``: ``'sample'`` a run per call from the caller's Generator, ``'mean'`` of the runs, or
     a fixed run 0/1/2.  ``cost``: ``'one'`` run's training time (nas_benchmarks) or the ``'sum'``
-    of the 3 runs (HPOBench).  ``invalid``: ``'penalty'`` (loss 1 at cost 0, recorded, as the
-    paper) or ``'resample'`` (the harness tells the optimizer but records nothing).
+    of the 3 runs (HPOBench).  An invalid cell is a loss of 1 at cost 0 (as the paper; whether
+    a run records it is the harness's ``benchmark.invalid``).
     ``absent``: what a valid cell that a partial store lacks is: an ``'error'``
-    (:class:`CellNotInStoreError` naming it and the store), or ``'invalid'`` (with ``invalid=
-    'resample'`` the runs then evaluate only the store's cells).
+    (:class:`CellNotInStoreError` naming it and the store), or ``'invalid'`` (with the
+    harness's ``invalid: resample`` the runs then evaluate only the store's cells).
     ``cells``: ``'all'`` (the encoding's space) or ``'store'``: the space is one categorical
     hyperparameter ``cell`` over the store's module hashes, so every optimizer samples only
     the cells a partial store holds (the encoding's structure is not seen then).
@@ -64,18 +61,16 @@ class Objective:
 
     def __init__(self, nasbench: NASBench, encoding: str | Encoding = "A", *,
                  repeat: RepeatPolicy = "sample", cost: CostPolicy = "one",
-                 invalid: InvalidPolicy = "penalty", absent: AbsentPolicy = "error",
-                 cells: CellsPolicy = "all"):
+                 absent: AbsentPolicy = "error", cells: CellsPolicy = "all"):
         self.nasbench = nasbench
         self.encoding = get_encoding(encoding) if isinstance(encoding, str) else encoding
         for name, value, allowed in (("repeat", repeat, ("sample", "mean", 0, 1, 2)),
                                      ("cost", cost, ("one", "sum")),
-                                     ("invalid", invalid, ("penalty", "resample")),
                                      ("absent", absent, ("error", "invalid")),
                                      ("cells", cells, ("all", "store"))):
             if value not in allowed or isinstance(value, bool):
                 raise InputError(f"{name} policy must be one of {list(allowed)}, got {value!r}")
-        self.repeat, self.cost_policy, self.invalid_policy = repeat, cost, invalid
+        self.repeat, self.cost_policy = repeat, cost
         self.absent_policy, self.cells_policy = absent, cells
         self.budgets: list[int] = list(nasbench.budgets)
         self._b = {e: i for i, e in enumerate(self.budgets)}
@@ -86,12 +81,11 @@ class Objective:
         # read at ((row * budgets) + budget index) * 3 + repeat
         self._val_flat = nasbench.runs("final_validation_accuracy").reshape(-1)
         self._time_flat = nasbench.runs("final_training_time").reshape(-1)
-        self._stride = 3 * len(self.budgets)
+        self._stride = NUM_REPEATS * len(self.budgets)
         self._invalid = {e: EvalResult(1.0, 1.0, 0.0, e, True) for e in self.budgets}
         self._draw_rng: np.random.Generator | None = None
         self._draws: list[int] = []
-        test = nasbench.metric("final_test_accuracy", 108).astype(np.float64)
-        self._test_error = 1 - (test[:, 0] + test[:, 1] + test[:, 2]) / 3
+        self._test_error = 1 - repeat_mean(nasbench.metric("final_test_accuracy", 108))
         self._hashes = nasbench.array("hashes")
         files = nasbench.manifest.get("files", {})
         numbering = [files.get(k, {}).get("sha256") for k in ("graph_offset", "graph_id")]
@@ -171,8 +165,8 @@ class Objective:
         if self.repeat == "mean":
             val, time = self._val[budget][row], self._time[budget][row]
             r = None
-            v = float(val.astype(np.float64).sum() / 3)
-            t = float(time.astype(np.float64).sum() / 3)
+            v = float(val.astype(np.float64).sum() / NUM_REPEATS)
+            t = float(time.astype(np.float64).sum() / NUM_REPEATS)
         else:
             if self.repeat != "sample":
                 r = int(self.repeat)
@@ -180,7 +174,7 @@ class Objective:
                 raise ValueError("the 'sample' repeat policy needs rng, a numpy Generator")
             else:
                 r = self._draw_repeat(rng)
-            k = self._stride * row + 3 * self._b[budget] + r
+            k = self._stride * row + NUM_REPEATS * self._b[budget] + r
             v, t = float(self._val_flat[k]), float(self._time_flat[k])
         if self.cost_policy == "sum":
             t = float(self._time_sum[budget][row])

@@ -24,3 +24,14 @@ NUM_LABELS = 10
 NUM_OP_CHOICES = len(OPS)
 #: Op name of each hash label (the inverse of OP_LABELS).
 LABEL_OPS: dict[int, str] = {label: op for op, label in OP_LABELS.items()}
+
+
+def ops_of_labels(labels) -> list[str]:
+    """Op names of hash labels (-1 input, 0/1/2 the interior ops, -2 output)."""
+    return [LABEL_OPS[lab] for lab in labels]
+
+
+def slot_bit(x: int, y: int) -> int:
+    """Bit of the edge x -> y (x < y) in the space's bitmask order, the original
+    ``gen_is_edge_fn``'s: column by column of the upper triangle."""
+    return x + y * (y - 1) // 2

@@ -35,7 +35,7 @@ _md5 = hashlib.md5
 
 
 def upper_slots(n: int) -> list[tuple[int, int]]:
-    """Edge slots of an n-vertex DAG in bitmask order: bit k is (x, y) with k = x + y(y-1)/2."""
+    """Edge slots of an n-vertex DAG in bitmask order: bit k is (x, y) with k = slot_bit(x, y)."""
     return [(x, y) for y in range(n) for x in range(y)]
 
 

@@ -5,7 +5,7 @@ import itertools
 
 import numpy as np
 
-from .constants import LABEL_OPS
+from .constants import ops_of_labels
 from .enumeration import enumerate_cells
 from .errors import InputError
 from .spec import ModelSpec
@@ -40,7 +40,7 @@ def cell_spec(row: int) -> ModelSpec:
     table = enumerate_cells(progress=False)
     n = int(table.num_vertices[row])
     return ModelSpec(table.matrices[row, :n, :n],
-                     [LABEL_OPS[lab] for lab in table.labels[row, :n].tolist()])
+                     ops_of_labels(table.labels[row, :n].tolist()))
 
 
 def sample_cell(rng: np.random.Generator) -> ModelSpec:

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, OutOfDomainError
-from .constants import INPUT, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS, OUTPUT
+from .constants import INPUT, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS, OUTPUT, slot_bit
 from .hashing import hash_graph
 
 
-_TRIANGLE = [y * (y - 1) // 2 for y in range(64)]   # first slot bit of column y
+_TRIANGLE = [slot_bit(0, y) for y in range(64)]   # first slot bit of column y
 _NUMERIC_KINDS = frozenset("biufc")   # bool, integers, floats, complex (as np.isin accepts)
 
 

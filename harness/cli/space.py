@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.space import ModelSpec, enumerate_cells
-from benchmark.space.constants import LABEL_OPS
+from benchmark.space.constants import ops_of_labels
 
 from benchmark.fileutil import atomic_writer
 
@@ -73,7 +73,7 @@ def export_rows(table) -> list[str]:
     hashes = table.hex_hashes()
     for i, n in enumerate(table.num_vertices.tolist()):
         adjacency = "".join(map(str, table.matrices[i, :n, :n].ravel().tolist()))
-        ops = ",".join(LABEL_OPS[lab] for lab in table.labels[i, :n].tolist())
+        ops = ",".join(ops_of_labels(table.labels[i, :n].tolist()))
         lines.append(f"{hashes[i]}\t{adjacency}\t{ops}\t{n}\t{table.num_edges[i]}\t"
                      f"{table.trainable_parameters[i]}")
     return lines
