@@ -6,23 +6,36 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmark.errors import UserError
 
-def start_ray(address: str | None, cpus: int | None, output: Path) -> None:
-    """Join ``address`` (``auto``, ``ray://...``) or start a local Ray on 127.0.0.1 only."""
-    if not address:
+
+def start_ray(address: str | None, cpus: int | None) -> Path | None:
+    """Join ``address`` (``auto``, ``host:port``, ``ray://...``) or start a local Ray on
+    127.0.0.1 only; returns the temporary folder of a local Ray's session (logs, sockets), for
+    the caller to remove.  A cluster that cannot be joined is one :class:`ClusterError` line
+    saying what to check (the address, token authentication)."""
+    loopback = not address or _is_loopback(address)
+    if address and "RAY_AUTH_MODE" not in os.environ and _token_available():
+        # Ray 2.59+ starts clusters with token authentication, but a driver joining an address
+        # sends the token only in token mode; with a token at hand, send it (a cluster without
+        # authentication accepts it too).
+        os.environ["RAY_AUTH_MODE"] = "token"
+    if loopback:
         # Ray resolves 127.0.0.1 to the machine's external address unless clustering is off
-        # (read when Ray is imported); with it off every Ray process binds loopback only.
+        # (read when Ray is imported); with it off every Ray process binds loopback only, and
+        # a driver joining a cluster on 127.0.0.1 looks for it there.
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray
 
     if ray.is_initialized():
-        return
+        return None
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     if not address:
@@ -34,18 +47,45 @@ def start_ray(address: str | None, cpus: int | None, output: Path) -> None:
     runtime_env = {"env_vars": {"PYTHONHASHSEED": "0", **{
         k: v for k, v in os.environ.items() if k in ("NASBENCH_CACHE_DIR", "PYTHONPATH")}}}
     if address:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING, runtime_env=runtime_env)
-        return
-    # Unix socket paths are limited to ~107 bytes: keep the temp dir short, inside the output
-    # folder when that is short enough, else in the system temp dir.
-    tmp = output.resolve() / ".ray"
-    if len(str(tmp)) > 40:
-        tmp = Path(tempfile.mkdtemp(prefix="nbray-"))
-    tmp.mkdir(parents=True, exist_ok=True)
-    ray.init(num_cpus=cpus or default_cpus(), include_dashboard=False,
-             _node_ip_address="127.0.0.1", _temp_dir=str(tmp), log_to_driver=False,
-             logging_level=logging.WARNING, configure_logging=False, runtime_env=runtime_env)
+        local = {"_node_ip_address": "127.0.0.1"} if loopback else {}
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING, runtime_env=runtime_env, **local)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            lines = str(exc).strip().splitlines()
+            raise ClusterError(
+                f"cannot join the Ray cluster at {address!r} ({lines[0] if lines else exc}); "
+                "check the address, and with token authentication (Ray's default) set "
+                "RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH to the head's token ('ray "
+                "get-auth-token' on the head), or RAY_AUTH_MODE=disabled on every node"
+            ) from None
+        return None
+    # The session's files go to a short folder of the system's temp dir (Unix socket paths are
+    # limited to ~107 bytes), not into the user's results, and are removed after the run.
+    tmp = Path(tempfile.mkdtemp(prefix="nbray-"))
+    try:
+        ray.init(num_cpus=cpus or default_cpus(), include_dashboard=False,
+                 _node_ip_address="127.0.0.1", _temp_dir=str(tmp), log_to_driver=False,
+                 logging_level=logging.WARNING, configure_logging=False, runtime_env=runtime_env)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp
+
+
+class ClusterError(UserError, ConnectionError):
+    """A Ray cluster that cannot be joined (one line: the address and what to check)."""
+
+
+def _token_available() -> bool:
+    """A Ray authentication token in the places Ray reads it from, in its order."""
+    return bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+                or (Path.home() / ".ray" / "auth_token").is_file())
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.removeprefix("ray://").rpartition(":")[0] or address
+    return host == "localhost" or host.startswith("127.")
 
 
 @contextlib.contextmanager
@@ -66,18 +106,22 @@ def interrupts_deferred() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def ray_session(address: str | None, cpus: int | None, output: Path) -> Iterator[None]:
-    """Ray started (:func:`start_ray`) for the block and shut down after it, whatever ends it;
-    Ctrl-C during start-up or shutdown waits for them, so no Ray process outlives the command."""
+def ray_session(address: str | None, cpus: int | None) -> Iterator[None]:
+    """Ray started (:func:`start_ray`) for the block and shut down after it, whatever ends it
+    (a local Ray's session folder removed); Ctrl-C during start-up or shutdown waits for them,
+    so no Ray process outlives the command."""
+    session = None
     try:
         with interrupts_deferred():
-            start_ray(address, cpus, output)
+            session = start_ray(address, cpus)
         yield
     finally:
         import ray
 
         with interrupts_deferred():
             ray.shutdown()
+        if session is not None:
+            shutil.rmtree(session, ignore_errors=True)
 
 
 def default_cpus() -> int:

@@ -57,7 +57,7 @@ def run_live(experiment: Experiment, todo: list[RunSpec], output: Path,
 
     keras()  # no trainer installed: one clear line here, not a failure in every actor
     execution = experiment.execution
-    with ray_session(execution.address, execution.cpus, output):
+    with ray_session(execution.address, execution.cpus):
         _run_on_actors(experiment, todo, finished)
 
 

@@ -29,7 +29,7 @@ def execute_and_write(bench, budget, run: RunSpec, output: str) -> dict[str, Any
 
 def run_on_ray(experiment: Experiment, todo: list[RunSpec], output: Path,
                finished: Callable[[RunSpec, dict[str, Any]], None]) -> None:
-    with ray_session(experiment.execution.address, experiment.execution.cpus, output):
+    with ray_session(experiment.execution.address, experiment.execution.cpus):
         _fan_out(experiment, todo, output, finished)
 
 

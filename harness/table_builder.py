@@ -192,7 +192,7 @@ def run_build_on_ray(build: TableBuild, todo: list[Task], address: str | None,
     """Train ``todo`` on Ray trainer actors (one per GPU, else one) and save each record."""
     from .cluster import ray_session
 
-    with ray_session(None if address in (None, "local") else address, None, build.out):
+    with ray_session(None if address in (None, "local") else address, None):
         _build_on_actors(build, todo, progress)
 
 

@@ -42,15 +42,12 @@ def sweep(optimizers: list[str], seeds: int, backend: str, time_budget: float = 
 
 def ray_startup() -> float:
     """Seconds to start a local Ray as the harness does and shut it down."""
-    from harness.cluster import start_ray
+    from harness.cluster import ray_session
 
-    with tempfile.TemporaryDirectory(prefix="nbperf-") as out:
-        t0 = time.perf_counter()
-        start_ray(None, None, Path(out))
-        import ray
-
-        ray.shutdown()
-        return time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with ray_session(None, None):
+        pass
+    return time.perf_counter() - t0
 
 
 def main() -> None:

@@ -312,6 +312,7 @@ def test_ray_gives_the_same_bytes_and_listens_on_loopback_only(tmp_path):
             watch(proc)
         assert proc.wait() == 0, proc.stderr.read().decode()[-2000:]
         assert files(out) == files(local)
+        assert not (out / ".ray").exists()   # Ray's session files are not left in the results
     baseline = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
     outside = sorted({a for a in listening if not _loopback(a) and a not in baseline})
     assert not outside, f"Ray listened beyond loopback: {outside}"

@@ -528,7 +528,7 @@ def test_local_ray_workers_run_at_normal_priority(tmp_path):
     """Ray nices its workers to 15: beside two busy processes on 2 cores a live training then got
     ~4% of a core and the live test ran out of its 600 s budget.  A local Ray keeps them at 0."""
     script = ("import os; from pathlib import Path; from harness.cluster import ray_session\n"
-              f"with ray_session(None, 1, Path({str(tmp_path / 'r')!r})):\n"
+              "with ray_session(None, 1):\n"
               "    import ray; print(ray.get(ray.remote(lambda: os.nice(0)).remote()))")
     env = {k: v for k, v in os.environ.items() if k != "RAY_worker_niceness"}
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
