@@ -42,13 +42,12 @@ def simulate(objective: Objective, optimizer: Optimizer, time_budget: float, wor
     perf_counter, heappush, heappop = time.perf_counter, heapq.heappush, heapq.heappop
     ask, tell, evaluate = optimizer.ask, optimizer.tell, objective.evaluate
     limit = float("inf") if max_evaluations is None else max_evaluations
-    free = list(range(workers))            # idle workers, lowest id first
+    told_invalid: dict[int, Result] = {}   # budget -> the (immutable) Result of an invalid cell
+    free = list(range(workers - 1, -1, -1))   # idle workers, lowest id last (popped first)
     running: list[tuple] = []              # heap of (end, seq, worker, start, trial, result)
     seq = count = free_streak = 0
-    clock = 0.0
-    spent = 0.0                            # the optimizer's wall seconds in ask and tell
-    told = 0.0                             # ... in the tells since the last ask
-    while True:
+    clock = spent = told = 0.0             # spent: the optimizer's wall seconds in ask and
+    while True:                            # tell; told: those in the tells since the last ask
         while free and clock < time_budget and count < limit:
             t0 = perf_counter()
             trial = ask()
@@ -61,7 +60,7 @@ def simulate(objective: Objective, optimizer: Optimizer, time_budget: float, wor
                 told = 0.0
             else:
                 start = clock
-            heappush(running, (start + result.cost, seq, free.pop(0), start, trial, result))
+            heappush(running, (start + result[2], seq, free.pop(), start, trial, result))
             seq += 1
             count += 1
         if not running:
@@ -73,23 +72,32 @@ def simulate(objective: Objective, optimizer: Optimizer, time_budget: float, wor
         if end > time_budget:
             break
         clock = end
-        while running and running[0][0] == end:
+        while True:   # every completion at this time, first started first
             _, _, worker, start, trial, result = heappop(running)
-            invalid, cost = result.invalid, result.cost
+            validation_error, test_error, cost, budget, invalid, cell, _ = result
+            if invalid:  # the objective's invalid result is the same for every cell
+                told_result = told_invalid.get(budget)
+                if told_result is None:
+                    told_result = told_invalid[budget] = Result(validation_error, cost, True,
+                                                                budget)
+            else:
+                told_result = Result(validation_error, cost, False, budget)
             t0 = perf_counter()
-            tell(trial, Result(result.validation_error, cost, invalid, trial.budget))
+            tell(trial, told_result)
             t1 = perf_counter()
             spent += t1 - t0
             told += t1 - t0
             free.append(worker)
             if record_invalid or not invalid:
-                record((trial.id, worker, trial.budget, result.hash or "", start, end,
-                        result.validation_error, result.test_error, cost, invalid))
+                record((trial.id, worker, budget, cell or "", start, end, validation_error,
+                        test_error, cost, invalid))
                 spent_at(spent)
             free_streak = 0 if cost else free_streak + 1
+            if not running or running[0][0] != end:
+                break
         if free_streak > MAX_FREE_EVALUATIONS:
             raise SimulationError(f"{optimizer.name}: {MAX_FREE_EVALUATIONS} zero-cost "
                                   "evaluations in a row; the simulated clock cannot advance")
         if len(free) > 1:
-            free.sort()
+            free.sort(reverse=True)
     return events
