@@ -224,11 +224,12 @@ def usage(folder: Source) -> pd.DataFrame:
     loaded = _load(folder)
     events, trajectories = loaded.events, loaded.trajectories
     start, end = _anytime_span(loaded)
+    runs_of = dict(tuple(trajectories.groupby(["optimizer", "seed"], sort=False)))
     rows = []
     for (opt, seed), run in events.groupby(["optimizer", "seed"], sort=False):
         valid = run[~run["invalid"].astype(bool)]
         distinct = valid["hash"].nunique()
-        traj = trajectories[(trajectories["optimizer"] == opt) & (trajectories["seed"] == seed)]
+        traj = runs_of[(opt, seed)]
         rows.append({"optimizer": opt, "seed": seed, "evaluations": len(run),
                      "valid": len(valid), "distinct_cells": distinct,
                      "repeat_share": 1 - distinct / len(valid) if len(valid) else np.nan,
@@ -253,7 +254,10 @@ def _anytime_span(loaded: Loaded) -> tuple[float, float]:
 def summary(folder: Source) -> pd.DataFrame:
     """Per optimizer: runs, the anytime log-regret's mean with its 95 % bootstrap interval, and
     the means over runs of :func:`usage`'s counts and overhead."""
-    per_run = usage(folder)
+    return _summarise(usage(folder))
+
+
+def _summarise(per_run: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for opt, block in per_run.groupby("optimizer", sort=False):
         auc = block["anytime_log_regret"].dropna().to_numpy()
@@ -317,8 +321,10 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
     def figure(stem: str, caption: str) -> None:
         shown.append(page.Item(caption, figure=out / f"{stem}.png"))
 
+    by_aggregate = {how: curves(loaded, "test_regret", how, grid) for how in stats.AGGREGATES}
     for metric, label in METRICS.items():
-        data = curves(loaded, metric, aggregate, grid)
+        data = (by_aggregate[aggregate] if metric == "test_regret"
+                else curves(loaded, metric, aggregate, grid))
         figures.regret(data, names, runs, aggregate, label, _title(facts, label), out / metric)
         atomic_write_text(out / f"{metric}_curves.csv", data.to_csv(index=False))
         figure(metric, f"{label} of the incumbent (chosen by validation error) over simulated "
@@ -327,13 +333,13 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
             final = _ordered(final_table(loaded, times), names)
             _table(out, "final_regret", final, _final_markdown(final), shown, show,
                    _title(facts, "Final test regret"))
-            per_optimizer = _ordered(summary(loaded), names)
+            per_run = usage(loaded)
+            per_optimizer = _ordered(_summarise(per_run), names)
             _table(out, "summary", per_optimizer, _summary_markdown(per_optimizer), shown, show,
                    "Per optimizer: anytime performance, distinct architectures, overhead")
-            atomic_write_text(out / "runs.csv", usage(loaded).to_csv(index=False))
+            atomic_write_text(out / "runs.csv", per_run.to_csv(index=False))
 
-    figures.aggregates({how: curves(loaded, "test_regret", how, grid) for how in stats.AGGREGATES},
-                       names, runs, _title(facts, "Test regret by aggregate"),
+    figures.aggregates(by_aggregate, names, runs, _title(facts, "Test regret by aggregate"),
                        out / "test_regret_aggregates")
     figure("test_regret_aggregates", "Test regret as mean, median and interquartile mean, each "
                                      "with its 95 % bootstrap interval.")

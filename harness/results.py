@@ -160,11 +160,11 @@ def run_files(folder: str | Path) -> list[Path]:
 REQUIRED_FACTS = ("label", "seed", "y_star_valid", "y_star_test")
 
 
-def _readable_runs(folder: Path):
+def _readable_runs(folder: Path, planned: set[tuple[str, int]] | None):
     """(path, arrays, facts) of each run file that can be used; the others are named in a warning:
     unreadable ones, ones missing facts, ones whose facts name another run than their path
-    (copied in from elsewhere: they would count a run twice)."""
-    planned = _planned(folder)
+    (copied in from elsewhere: they would count a run twice), ones not in ``planned`` (the runs
+    of the folder's experiment; None: no such check)."""
     for path in run_files(folder):
         try:
             arrays, facts = read_run(path)
@@ -186,23 +186,31 @@ def _readable_runs(folder: Path):
         yield path, arrays, facts
 
 
-def _planned(folder: Path) -> set[tuple[str, int]] | None:
-    """(label, seed) of every run of the folder's ``experiment.yaml``; None if it has none."""
+def _experiment(folder: Path) -> dict | None:
+    """The folder's ``experiment.yaml`` as data; None if it has none or it cannot be read."""
     try:
         data = yaml.safe_load((folder / "experiment.yaml").read_text())
-        seeds = data["seeds"]
+    except (OSError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _planned(experiment: dict | None) -> set[tuple[str, int]] | None:
+    """(label, seed) of every run of the folder's experiment; None if it names none."""
+    try:
+        seeds = experiment["seeds"]
         seeds = range(seeds) if isinstance(seeds, int) else seeds
-        return {(o.get("label") or o["name"], s) for o in data["optimizers"] for s in seeds}
-    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return {(o.get("label") or o["name"], s) for o in experiment["optimizers"] for s in seeds}
+    except (KeyError, TypeError, AttributeError):
         return None
 
 
-def _trajectory_mode(folder: Path) -> str | None:
-    """``budget.trajectory`` of the folder's ``experiment.yaml`` (a setting for reading the
-    results: changing it on resume rewrites that file, not the runs); None if it has none."""
+def _trajectory_mode(experiment: dict | None) -> str | None:
+    """The experiment's ``budget.trajectory`` (a setting for reading the results: changing it
+    on resume rewrites ``experiment.yaml``, not the runs); None if it names none."""
     try:
-        mode = yaml.safe_load((folder / "experiment.yaml").read_text())["budget"]["trajectory"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        mode = experiment["budget"]["trajectory"]
+    except (KeyError, TypeError):
         return None
     return mode if mode in ("pooled", "highest_budget") else None
 
@@ -248,8 +256,9 @@ def load(folder: str | Path, mode: str | None = None) -> Loaded:
     """Facts, events and trajectories of every usable run file of ``folder``; ``mode`` as
     :func:`trajectory`, by default the folder's ``budget.trajectory`` (else each run's own)."""
     facts_list, events, trajectories = [], [], []
-    mode = mode or _trajectory_mode(Path(folder))
-    for path, arrays, facts in _readable_runs(Path(folder)):
+    experiment = _experiment(Path(folder))
+    mode = mode or _trajectory_mode(experiment)
+    for path, arrays, facts in _readable_runs(Path(folder), _planned(experiment)):
         ident = {"optimizer": facts["label"], "seed": facts["seed"]}
         df = pd.DataFrame({c: arrays[c] for c in COLUMNS})
         df["hash"] = df["hash"].str.decode("ascii")
