@@ -144,7 +144,8 @@ class Optimizer(abc.ABC):
         return self.budgets[-1]
 
     def new_trial(self, config: dict[str, Any], budget: int | None = None, **info: Any) -> Trial:
-        trial = Trial(self._next_id, config, self.budgets[-1] if budget is None else budget, info)
+        trial = Trial(self._next_id, config, self.budgets[-1] if budget is None else budget,
+                      info or _NO_INFO)
         self._next_id += 1
         return trial
 

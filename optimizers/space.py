@@ -33,6 +33,9 @@ class SpaceSampler:
                 self.kinds.append(("float", (float(hp.lower), float(hp.upper))))
             else:
                 raise ValueError(f"hyperparameter {hp.name}: {type(hp).__name__} is not supported")
+        # choices 0..k-1 (an edge's 0/1): a drawn index is the value, no look-up per draw
+        self._indices = {i for i, (kind, spec) in enumerate(self.kinds)
+                         if kind == "choice" and _is_range(spec)}
         self.batch = batch
         self._pending: list[dict[str, Any]] = []
 
@@ -44,10 +47,10 @@ class SpaceSampler:
 
     def sample_many(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
         columns = []
-        for kind, spec in self.kinds:
+        for k, (kind, spec) in enumerate(self.kinds):
             if kind == "choice":
                 idx = rng.integers(len(spec), size=n).tolist()
-                columns.append([spec[i] for i in idx])
+                columns.append(idx if k in self._indices else [spec[i] for i in idx])
             elif kind == "int":
                 columns.append(rng.integers(spec[0], spec[1] + 1, size=n).tolist())
             else:
@@ -75,6 +78,10 @@ class SpaceSampler:
         else:
             child[name] = float(rng.uniform(spec[0], spec[1]))
         return child
+
+
+def _is_range(choices: tuple) -> bool:
+    return all(type(c) is int for c in choices) and choices == tuple(range(len(choices)))
 
 
 def _plain(value: Any) -> Any:

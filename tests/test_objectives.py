@@ -88,6 +88,35 @@ def test_fast_path_agrees_with_the_checked_path(surrogate, name):
         objective.row(config)
 
 
+@pytest.mark.parametrize("name", ["A", "B", "C"])
+def test_table_look_up_agrees_with_pruning_and_hashing(surrogate, name):
+    """The precomputed per-mask look-up (pruning, graph number, label code) finds the row that
+    pruning the cell with ModelSpec and hashing it finds, and invalid exactly when it is."""
+    from optimizers.space import SpaceSampler
+
+    objective = Objective(surrogate, name)
+    configs = SpaceSampler(objective.config_space()).sample_many(np.random.default_rng(2), 3000)
+    kept = set()
+    for config in configs:
+        spec = objective.encoding.cell(config)
+        expected = -1 if spec is None else surrogate.row_of_hash(spec.hash())
+        assert objective.row(config) == expected, config
+        if spec is not None:
+            kept.add(tuple(spec.ops))
+    assert len(kept) > 50   # many pruned op sequences were looked up
+
+
+def test_objective_pickles(surrogate):
+    import pickle
+
+    objective = Objective(surrogate, "B", repeat="sample")
+    copy = pickle.loads(pickle.dumps(objective))
+    configs = objective.config_space(seed=4).sample_configuration(200)
+    a, b = np.random.default_rng(0), np.random.default_rng(0)
+    assert [objective.evaluate(dict(c), 12, a) for c in configs] == \
+        [copy.evaluate(dict(c), 12, b) for c in configs]
+
+
 def test_policies(surrogate):
     config = dict(Objective(surrogate, "A").config_space(seed=0).get_default_configuration())
     config.update({**INCEPTION_OPS5, **{f"edge_{i}": int(i in INCEPTION_EDGES) for i in range(21)}})

@@ -60,7 +60,9 @@ class Encoding:
     max_raw_edges: int = MAX_EDGES
 
     def __init__(self) -> None:
-        self._values = operator.itemgetter(*self.hyperparameters)
+        self._size = len(self.hyperparameters)
+        self._ops_of = operator.itemgetter(*OP_NAMES)
+        self._edges_of_config = operator.itemgetter(*self.hyperparameters[len(OP_NAMES):])
 
     def fast_raw(self, config: Mapping[str, Any]) -> tuple[int, tuple[str, ...]] | None:
         """``(raw_mask, interior ops)`` of a plain, well-formed configuration (exactly the
@@ -68,18 +70,15 @@ class Encoding:
         caller then runs :meth:`check` (which names the problem) and :meth:`raw_mask`.
         A few C-level set operations instead of a Python loop per hyperparameter: this is the
         per-evaluation path of the simulator."""
-        if self._edge_values is None or len(config) != len(self.hyperparameters):
+        edge_values = self._edge_values
+        if edge_values is None or len(config) != self._size:
             return None
         try:
-            values = self._values(config)
-        except (KeyError, TypeError):
-            return None
-        ops, edges = values[:len(OP_NAMES)], values[len(OP_NAMES):]
-        try:
-            if not (_OP_SET.issuperset(ops) and self._edge_values.issuperset(edges)
+            ops, edges = self._ops_of(config), self._edges_of_config(config)
+            if not (_OP_SET.issuperset(ops) and edge_values.issuperset(edges)
                     and _INT.issuperset(map(type, edges))):
                 return None
-        except TypeError:  # unhashable values
+        except (KeyError, TypeError):  # a missing name, a non-mapping, unhashable values
             return None
         return self._mask_of_edges(edges), ops
 
