@@ -71,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    # Ray's notice on every start of a local Ray that token authentication is on (its default;
+    # the harness's local Ray listens on 127.0.0.1 only) is not worth a line per command.
+    logging.getLogger(RAY_TOKEN_NOTICE).setLevel(logging.ERROR)
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
@@ -84,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{one_line(exc)[:300]}; traceback in {where}", file=sys.stderr)
         return EXIT_BUG
 
+
+#: The logger of Ray's token-authentication notice.
+RAY_TOKEN_NOTICE = "ray._private.authentication.authentication_token_setup"
 
 #: Exit statuses: a user's mistake (one line naming it) and a bug (a traceback file).
 EXIT_USER_ERROR, EXIT_BUG = 2, 3
