@@ -18,13 +18,15 @@ class Events:
     A column reads as an attribute (``events.end``); :meth:`arrays` gives typed numpy columns.
     ``overhead`` holds, per recorded evaluation, the optimizer's own wall-clock seconds so far
     (in ``ask`` and ``tell``): measured, so not part of the run's reproducible bytes.
+    ``exhausted_at`` is the time the optimizer said it had nothing left to propose (else None).
     """
 
-    __slots__ = ("rows", "overhead")
+    __slots__ = ("rows", "overhead", "exhausted_at")
 
     def __init__(self) -> None:
         self.rows: list[tuple] = []
         self.overhead: list[float] = []
+        self.exhausted_at: float | None = None
 
     def __len__(self) -> int:
         return len(self.rows)

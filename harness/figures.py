@@ -59,7 +59,11 @@ def _bands(ax, data: pd.DataFrame, names: list[str], runs: dict[str, int], aggre
 
 def _regret_axes(ax, data: pd.DataFrame) -> None:
     """Log-log axes; symlog where a band reaches zero or below (sampled runs can beat the mean
-    optimum), with a note saying so."""
+    optimum), with a note saying so; linear ones saying so when there is no regret at all."""
+    if not np.isfinite(data["center"].to_numpy(float)).any():   # nothing to draw on log axes
+        ax.text(0.5, 0.5, "no valid evaluation in any run", ha="center",
+                transform=ax.transAxes, color="grey")
+        return
     ax.set_xscale("log")
     if (data["lower"] <= 0).any():
         ax.set_yscale("symlog", linthresh=1e-3)

@@ -29,12 +29,12 @@ import numpy as np
 
 from benchmark.objectives import get_encoding
 from benchmark.errors import UserError
-from optimizers import Result, Trial
+from optimizers import Result, SearchExhausted, Trial
 
 from .config import Experiment
 from .results import encode_run
 from .plan import RunSpec
-from .task import make_optimizer, quiet_libraries, run_facts
+from .task import make_optimizer, run_facts
 from .events import Events
 from .simulator import MAX_FREE_EVALUATIONS, SimulationError
 
@@ -109,7 +109,6 @@ def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict
     try:
         optimizer = make_optimizer(run, encoding.config_space(seed=run.seed), epochs,
                                    np.random.default_rng(opt_seq))
-        quiet_libraries()
         events = _drive(optimizer, encoding, actors, budget, train_seq,
                         record_invalid=bench.invalid == "penalty")
     except Exception:  # noqa: BLE001 - recorded as a failed run
@@ -118,7 +117,7 @@ def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict
     finally:
         if optimizer is not None:
             optimizer.close()
-    facts = run_facts(run, budget, bench, len(events), y_star_valid=0.0, y_star_test=0.0,
+    facts = run_facts(run, budget, bench, events, y_star_valid=0.0, y_star_test=0.0,
                       surrogate=False, live=True)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
             "overhead": events.overhead_array(), "wall": time.perf_counter() - started}
@@ -151,7 +150,11 @@ def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedS
 
     while True:
         while free and clock() < budget.time and count < limit:
-            trial = timed(optimizer.ask)
+            try:
+                trial = timed(optimizer.ask)
+            except SearchExhausted:   # the running trainings finish, then the run ends
+                events.exhausted_at, limit = clock(), count
+                break
             if trial is None:
                 break
             count += 1

@@ -301,6 +301,17 @@ def report_times(times: list[float] | None, loaded: Loaded) -> tuple[list[float]
     return kept, notes
 
 
+def exhausted_runs(loaded: Loaded) -> list[str]:
+    """One line per optimizer some of whose runs ran out of proposals before their budget."""
+    ended: dict[str, list[str]] = {}
+    for f in sorted(loaded.facts, key=lambda f: (f["label"], f["seed"])):
+        if "exhausted_at" in f:
+            ended.setdefault(f["label"], []).append(
+                f"seed {f['seed']} at {f['exhausted_at']:.4g} s")
+    return [f"{label}: had no new configuration to propose ({', '.join(runs)}); those runs end "
+            "there and their incumbents hold to the budget" for label, runs in ended.items()]
+
+
 def report(folder: str | Path, times: list[float] | None = None, aggregate: str = "mean",
            out: str | Path | None = None, show: bool = True) -> Path:
     """Write every figure, table and ``index.html`` into ``folder/report`` (or ``out``); print
@@ -316,6 +327,7 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
     grid = time_grid(trajectories)
     runs = trajectories.groupby("optimizer")["seed"].nunique().to_dict()
     times, notes = report_times(times, loaded)
+    notes += exhausted_runs(loaded)
     shown: list[page.Item] = []
 
     def figure(stem: str, caption: str) -> None:

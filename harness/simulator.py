@@ -4,7 +4,8 @@ Each free worker asks the optimizer for a trial; the evaluation is looked up at 
 finishes at ``start + cost`` (invalid configurations cost 0).  Completions are processed in time
 order, ties first-in first-out, and every completion at a time is told to the optimizer before
 free workers ask again.  A worker whose ask returns ``None`` (a rung waiting for results) stays
-idle until the next completion.  Jobs still running at the time budget are dropped.
+idle until the next completion.  Jobs still running at the time budget are dropped.  An ask
+that raises :class:`~optimizers.SearchExhausted` ends the asking: the jobs running finish.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import time
 import numpy as np
 
 from benchmark.objectives import Objective
-from optimizers import Optimizer, Result
+from optimizers import Optimizer, Result, SearchExhausted
 
 from .events import Events
 
@@ -50,7 +51,12 @@ def simulate(objective: Objective, optimizer: Optimizer, time_budget: float, wor
     while True:                            # tell; told: those in the tells since the last ask
         while free and clock < time_budget and count < limit:
             t0 = perf_counter()
-            trial = ask()
+            try:
+                trial = ask()
+            except SearchExhausted:   # the running jobs finish, then the run ends
+                spent += perf_counter() - t0
+                events.exhausted_at, limit = clock, count
+                break
             spent += perf_counter() - t0
             if trial is None:
                 break

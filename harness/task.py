@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import BenchmarkConfig, BudgetConfig
+from .events import Events
 from .plan import RunSpec
 from .results import encode_run
 
@@ -55,7 +56,6 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
     try:
         optimizer = make_optimizer(run, objective.config_space(seed=run.seed),
                                    objective.budgets, np.random.default_rng(opt_seq))
-        quiet_libraries()
         try:
             events = simulate(objective, optimizer, budget.time, budget.workers,
                               np.random.default_rng(bench_seq),
@@ -68,7 +68,7 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
         return failed_outcome(traceback.format_exc(), time.perf_counter() - started)
     finally:
         gc.unfreeze()
-    facts = run_facts(run, budget, bench, len(events), y_star_valid=objective.y_star_valid,
+    facts = run_facts(run, budget, bench, events, y_star_valid=objective.y_star_valid,
                       y_star_test=objective.y_star_test,
                       surrogate=objective.nasbench.is_surrogate, table=objective.nasbench.label)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
@@ -77,7 +77,7 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
 
 #: Log levels of the optimizers' libraries in a run: their INFO lines (one per Optuna trial,
 #: hyperopt's TPE statistics, SMAC's intensifier) would drown the harness's own.  Set here, by
-#: the application, after the optimizer is built: Optuna resets its level when first imported.
+#: the application, around building the optimizer (see :func:`make_optimizer`).
 LIBRARY_LOG_LEVELS = {"optuna": logging.WARNING, "hyperopt": logging.WARNING,
                       "smac": logging.ERROR, "hpbandster": logging.ERROR}
 
@@ -93,17 +93,25 @@ def failed_outcome(text: str, wall: float = 0.0) -> dict[str, Any]:
 
 
 def make_optimizer(run: RunSpec, space, budgets: list[int], rng: np.random.Generator):
-    """The run's optimizer: every budget for a multi-fidelity one, else the largest."""
+    """The run's optimizer: every budget for a multi-fidelity one, else the largest; the
+    libraries' log levels set (:data:`LIBRARY_LOG_LEVELS`)."""
     from optimizers import get_optimizer
 
     cls = get_optimizer(run.optimizer)
-    return cls(space, budgets if cls.multi_fidelity else [max(budgets)], rng, **run.params)
+    quiet_libraries()   # before: SMAC logs while it is built; after: Optuna, imported while
+    optimizer = cls(space, budgets if cls.multi_fidelity else [max(budgets)], rng, **run.params)
+    quiet_libraries()   # the optimizer is built, resets its level
+    return optimizer
 
 
-def run_facts(run: RunSpec, budget: BudgetConfig, bench: BenchmarkConfig, evaluations: int,
+def run_facts(run: RunSpec, budget: BudgetConfig, bench: BenchmarkConfig, events: Events,
               **extra: Any) -> dict[str, Any]:
-    """What a run file records about its run besides the events."""
-    return {"label": run.label, "optimizer": run.optimizer, "params": run.params,
-            "seed": run.seed, "evaluations": evaluations, "time_budget": budget.time,
-            "workers": budget.workers, "trajectory": budget.trajectory,
-            "encoding": bench.encoding, **extra}
+    """What a run file records about its run besides the events (``exhausted_at`` only for a
+    run whose optimizer ran out of proposals: the other run files keep their bytes)."""
+    facts = {"label": run.label, "optimizer": run.optimizer, "params": run.params,
+             "seed": run.seed, "evaluations": len(events), "time_budget": budget.time,
+             "workers": budget.workers, "trajectory": budget.trajectory,
+             "encoding": bench.encoding, **extra}
+    if events.exhausted_at is not None:
+        facts["exhausted_at"] = events.exhausted_at
+    return facts

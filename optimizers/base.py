@@ -11,10 +11,12 @@ The call sequence, as the harness drives it::
 ``space`` is a flat ConfigSpace (no conditions); ``budgets`` the fidelities the optimizer may
 ask for (only the largest unless ``multi_fidelity``); ``rng`` a ``numpy.random.Generator``
 derived from the run's seed.  ``ask`` returns ``None`` only while trials are pending (with none
-pending the run stops with an error).  ``tell`` receives a :class:`Result`: for an invalid cell
-(disconnected, or more than 9 edges) ``invalid`` is True, ``validation_error`` is the penalty
-(1.0) and ``cost`` 0; with ``benchmark.invalid: resample`` such results are told but not
-recorded.  An optimizer may draw random numbers only from ``self.rng`` (a library it drives
+pending the run stops with an error); it raises :class:`SearchExhausted` when it has nothing
+left to propose (a tiny space fully explored): the run then ends there, the trials already
+running finish, and what was evaluated is kept.  ``tell`` receives a :class:`Result`: for an
+invalid cell (disconnected, or more than 9 edges) ``invalid`` is True, ``validation_error`` is
+the penalty (1.0) and ``cost`` 0; with ``benchmark.invalid: resample`` such results are told
+but not recorded.  An optimizer may draw random numbers only from ``self.rng`` (a library it drives
 may be seeded from it), keep state only on itself, and may not change anything process-wide
 (global RNGs, logging configuration, other classes) or start threads or processes; the
 harness sets the libraries' log levels.  Whatever it raises fails its own run only.
@@ -34,6 +36,11 @@ import numpy as np
 
 
 _NO_INFO: Mapping[str, Any] = MappingProxyType({})
+
+
+class SearchExhausted(Exception):
+    """Raised by ``ask`` when the optimizer can propose nothing more (not an error: its run
+    ends early, its results kept, and the run file records when)."""
 
 
 class Trial(NamedTuple):

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .base import Optimizer, Param, Result, Trial
+from .base import Optimizer, Param, Result, SearchExhausted, Trial
 from .space import plain_config
 
 
@@ -61,8 +61,13 @@ class SMAC(Optimizer):
         self._infos = {}
 
     def ask(self) -> Trial:
-        with _fast_configuration_equality():
-            info = self._facade.ask()
+        from smac.main.exceptions import ConfigurationSpaceExhaustedException
+
+        try:
+            with _fast_configuration_equality():
+                info = self._facade.ask()
+        except ConfigurationSpaceExhaustedException:   # every configuration already seen
+            raise SearchExhausted(f"{self.name}: no new configuration left") from None
         trial = self.new_trial(plain_config(info.config), smac_seed=info.seed)
         self._infos[trial.id] = info
         return trial

@@ -18,9 +18,10 @@ from benchmark.objectives import Objective
 from harness.cli import main
 from harness.config import ExperimentError, load_experiment
 from harness.preflight import check_files
-from harness.results import load_events, load_trajectories, run_files
+from harness.results import load_events, load_trajectories, read_run, run_files
 from harness.simulator import simulate
-from optimizers import Optimizer, get_optimizer
+from optimizers import Optimizer, SearchExhausted, get_optimizer
+from optimizers.base import Param
 
 from .conftest import ROOT
 
@@ -131,6 +132,51 @@ class _Clocked:
     def evaluate(self, config, budget, rng):
         self.clock[0] += self.costs[1]
         return self.objective.evaluate(config, budget, rng)
+
+
+class Exhausting(Optimizer):
+    """Random search that has nothing left to propose after ``proposals`` asks."""
+
+    name = "exhausting"
+    params = {"proposals": Param(5, int, 0, None)}
+
+    def __init__(self, space, budgets, rng=None, **hyperparameters):
+        super().__init__(space, budgets, rng, **hyperparameters)
+        self.inner = get_optimizer("random_search")(space, budgets, self.rng)
+
+    def ask(self):
+        if self._next_id == self.hp["proposals"]:
+            raise SearchExhausted("nothing left")
+        self._next_id += 1
+        return self.inner.ask()
+
+    def tell(self, trial, result):
+        pass
+
+
+def test_an_exhausted_search_ends_its_run_and_keeps_its_results(objective, tmp_path):
+    """The jobs running when the optimizer runs out finish and are recorded; the run ends
+    then (no error), its file says when, and the report says so in one line."""
+    opt = Exhausting(objective.config_space(seed=0), [108], 0, proposals=7)
+    ev = simulate(objective, opt, 1e7, 3, np.random.default_rng(0))
+    assert len(ev) == 7 and max(ev.end) < 1e7
+    # the eighth ask came when a job ended, and the jobs still running then finished
+    assert ev.exhausted_at in set(ev.end) and max(ev.end) > ev.exhausted_at > max(ev.start)
+    data = {**TINY, "optimizers": [{"name": "tests.test_harness:Exhausting",
+                                    "params": {"proposals": 4}}],
+            "seeds": 1, "budget": {"time": 1.0e+6}, "report": {"enabled": True}}
+    out = tmp_path / "out"
+    assert main(["run", str(write_yaml(tmp_path / "e.yaml", data)), "--output", str(out)]) == 0
+    (path,) = run_files(out)
+    arrays, facts = read_run(path)
+    assert len(arrays["end"]) <= 4 and facts["exhausted_at"] <= float(arrays["end"][-1])
+    assert arrays["invalid"].all()   # so the report's figures are drawn without any regret
+    page = (out / "report" / "index.html").read_text()
+    assert "had no new configuration to propose (seed 0 at" in page
+    rs = simulate(objective, get_optimizer("random_search")(objective.config_space(seed=0),
+                                                           [108], 0), 1e5, 1,
+                  np.random.default_rng(0))
+    assert rs.exhausted_at is None
 
 
 def test_charge_optimizer_time_charges_ask_look_up_and_tell(objective, monkeypatch):

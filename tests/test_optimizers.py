@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import textwrap
 
+import ConfigSpace as CS
 import numpy as np
 import pytest
 
@@ -338,3 +339,24 @@ def test_smac_leaves_configspace_as_it_found_it(objective):
     original = Configuration.__dict__["__eq__"]
     drive(objective, "smac", 0, 15, challengers=50)
     assert Configuration.__dict__["__eq__"] is original
+
+
+def test_smac_says_when_a_tiny_space_is_exhausted():
+    """SMAC's ConfigurationSpaceExhaustedException becomes SearchExhausted (the run ends,
+    results kept) instead of failing the run."""
+    from optimizers import SearchExhausted
+
+    space = CS.ConfigurationSpace(seed=0)
+    space.add(CS.CategoricalHyperparameter("x", ["a", "b", "c"]))
+    opt = get_optimizer("smac")(space, [108], np.random.default_rng(0), initial_configs=2)
+    seen = []
+    try:
+        with pytest.raises(SearchExhausted, match="smac: no new configuration left"):
+            for _ in range(200):
+                trial = opt.ask()
+                seen.append(trial.config["x"])
+                opt.tell(trial, Result({"a": 0.3, "b": 0.2, "c": 0.4}[trial.config["x"]], 1.0,
+                                       False, 108))
+    finally:
+        opt.close()
+    assert set(seen) == {"a", "b", "c"}

@@ -19,7 +19,7 @@ from benchmark.data.records import decode, encode
 from benchmark.data.tfrecord import TFRecordReader, write_records
 from benchmark.objectives import Objective
 from harness.cli import main
-from harness.results import load_events, output_lock, run_files
+from harness.results import load_events, output_lock, read_run, run_files
 
 from .conftest import NB101, ROOT, needs_shared
 from .test_harness import TINY, files, write_yaml
@@ -228,7 +228,7 @@ def test_cells_store_searches_only_a_partial_stores_cells(store_dir, tmp_path, c
     data = {**SMALL, "benchmark": {"name": "nasbench101", "data": str(store_dir["only108"]),
                                    "cells": "store"},
             "optimizers": [{"name": n} for n in ("random_search", "regularized_evolution",
-                                                 "hyperband", "tpe")],
+                                                 "hyperband", "tpe", "smac")],
             "budget": {"time": 2.0e+5}}
     out = tmp_path / "out"
     assert cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--output",
@@ -236,6 +236,8 @@ def test_cells_store_searches_only_a_partial_stores_cells(store_dir, tmp_path, c
     events = load_events(out)
     assert len(events) > 100 and set(events["hash"]) <= {h.decode() for h in nb.hashes}
     assert not events["invalid"].any()
+    # SMAC runs out of new cells among 31: its run ends there, not as a failed run
+    assert "exhausted_at" in read_run(out / "runs" / "smac" / "seed-0.npz")[1]
     # the default names the missing cell
     data["benchmark"].pop("cells")
     code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp2.yaml", data)), "--output",
