@@ -15,6 +15,7 @@ import logging
 import operator
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -95,12 +96,28 @@ def cached_mask_arrays(graph_offset: np.ndarray, graph_id: np.ndarray,
     return arrays
 
 
-class RawCellIndex:
+class PicklesViews:
+    """Pickling for a class that holds numpy arrays as memoryviews (which do not pickle): the
+    attributes named in ``_views`` travel as arrays and come back as memoryviews."""
+
+    _views: tuple[str, ...] = ()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: np.asarray(v) if k in self._views else v for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({k: memoryview(v) if k in self._views else v
+                              for k, v in state.items()})
+
+
+class RawCellIndex(PicklesViews):
     """Pruning and graph numbers for every raw 7-vertex mask, against one store's look-up.
 
     Read per evaluation, so the arrays are held as memoryviews (an item is a Python int at
     once, ~4x faster than a numpy scalar) and the label code of every interior-op tuple is
     precomputed for each pattern of surviving vertices."""
+
+    _views = ("_cell_of", "_graph", "_keep")
 
     def __init__(self, graph_offset: np.ndarray, graph_id: np.ndarray, cell_of: np.ndarray,
                  cache_key: str | None = None):
@@ -118,17 +135,6 @@ class RawCellIndex:
             return INVALID
         row = self._cell_of[graph, self._codes[self._keep[mask]][tuple(interior_ops)]]
         return row if row >= 0 else ABSENT
-
-    def __reduce__(self):  # memoryviews do not pickle: rebuild from the arrays
-        return _rebuild_index, (np.asarray(self._graph), np.asarray(self._keep),
-                                np.asarray(self._cell_of), self._codes)
-
-
-def _rebuild_index(graph, keep, cell_of, codes) -> RawCellIndex:
-    index = RawCellIndex.__new__(RawCellIndex)
-    index._graph, index._keep, index._cell_of = map(memoryview, (graph, keep, cell_of))
-    index._codes = codes
-    return index
 
 
 def label_codes(weights: np.ndarray) -> list[dict[tuple[str, ...], int] | None]:

@@ -13,7 +13,7 @@ from ..data.store import repeat_mean
 from ..errors import CellNotInStoreError, InputError
 from ..space.constants import NUM_REPEATS
 from .encodings import OP_NAMES, ConfigError, Encoding, get_encoding
-from .lookup import ABSENT, RawCellIndex
+from .lookup import ABSENT, PicklesViews, RawCellIndex
 
 
 RepeatPolicy = Literal["sample", "mean", 0, 1, 2]
@@ -27,10 +27,6 @@ STORE_CELL = "cell"
 
 #: Repeat indices drawn from a Generator at a time under the 'sample' policy.
 _DRAW_BATCH = 1024
-
-
-#: The Objective's memoryview attributes (see __init__).
-_VIEWS = ("_val_flat", "_time_flat", "_test_error")
 
 
 def _flat_view(array: np.ndarray) -> memoryview:
@@ -52,7 +48,7 @@ class EvalResult(NamedTuple):
     repeat: int | None = None
 
 
-class Objective:
+class Objective(PicklesViews):
     """An encoding of ``nasbench`` as a ConfigSpace objective with fidelity ``budget`` (epochs).
 
     ``repeat``: ``'sample'`` a run per call from the caller's Generator, ``'mean'`` of the runs, or
@@ -66,6 +62,8 @@ class Objective:
     hyperparameter ``cell`` over the store's module hashes, so every optimizer samples only
     the cells a partial store holds (the encoding's structure is not seen then).
     """
+
+    _views = ("_val_flat", "_time_flat", "_test_error")   # read per evaluation
 
     def __init__(self, nasbench: NASBench, encoding: str | Encoding = "A", *,
                  repeat: RepeatPolicy = "sample", cost: CostPolicy = "one",
@@ -189,15 +187,6 @@ class Objective:
             t = float(self._time_sum[budget][row])
         return EvalResult(1.0 - v, self._test_error[row], t, budget, False,
                           self._hashes[row].decode(), r)
-
-    def __getstate__(self) -> dict[str, Any]:  # memoryviews do not pickle: keep the arrays
-        state = dict(self.__dict__)
-        for name in _VIEWS:
-            state[name] = np.asarray(state[name])
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, **{name: memoryview(state[name]) for name in _VIEWS})
 
     def test_regret(self, test_error: float) -> float:
         return test_error - self.y_star_test
