@@ -11,6 +11,9 @@ SCRIPTS = ["perf.bench_space", "perf.bench_query", "perf.bench_data", "perf.benc
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
+    from harness.cli.app import RAY_TOKEN_NOTICE
+
+    logging.getLogger(RAY_TOKEN_NOTICE).setLevel(logging.ERROR)   # as the CLI
     selected = sys.argv[1:] or SCRIPTS
     for name in selected:
         print(f"\n=== {name} ===", flush=True)
