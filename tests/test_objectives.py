@@ -69,7 +69,7 @@ def test_round_trips_and_invalid_flags(surrogate):
                 assert back == config
 
 
-@pytest.mark.parametrize("name", ["A", "B"])
+@pytest.mark.parametrize("name", ["A", "B", "C"])
 def test_fast_path_agrees_with_the_checked_path(surrogate, name):
     """Plain configurations take Encoding.fast_raw; any other form takes check + raw_mask."""
     from optimizers.space import SpaceSampler
@@ -79,10 +79,14 @@ def test_fast_path_agrees_with_the_checked_path(surrogate, name):
     for config in SpaceSampler(enc.config_space()).sample_many(np.random.default_rng(0), 300):
         fast = enc.fast_raw(config)
         assert fast is not None and fast[0] == enc.raw_mask(config)
-        slow = {k: (np.int64(v) if isinstance(v, int) else v) for k, v in config.items()}
-        assert enc.fast_raw(slow) is None  # numpy ints: the checked path
+        slow = {k: (np.int64(v) if isinstance(v, int) else np.float64(v)
+                    if isinstance(v, float) else v) for k, v in config.items()}
+        assert enc.fast_raw(slow) is None  # numpy numbers: the checked path
         assert objective.row(slow) == objective.row(config)
-    config["edge_0"] = True  # a bool is not an edge value in A or B
+    if name == "C":  # tied weights: numpy's argsort picks the edges, on the checked path
+        assert enc.fast_raw({**config, "edge_1": config["edge_0"]}) is None
+        assert enc.fast_raw({**config, "edge_1": float("nan")}) is None
+    config["edge_0"] = True  # a bool is not an edge value in A, B or C
     assert enc.fast_raw(config) is None
     with pytest.raises(ConfigError, match="edge_0"):
         objective.row(config)

@@ -6,6 +6,7 @@ configuration where the encoding can represent it.
 """
 from __future__ import annotations
 
+import heapq
 import operator
 from collections.abc import Mapping
 from itertools import compress
@@ -47,6 +48,7 @@ class ConfigError(InputError):
 
 _OP_SET = frozenset(OP_CHOICES)
 _INT = frozenset({int})
+_FLOAT = frozenset({float})
 
 
 class Encoding:
@@ -267,6 +269,28 @@ class NASCifar10C(Encoding):
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)) \
                     or not 0.0 <= v <= 1.0:
                 raise ConfigError(f"C: edge_{i} = {v!r} is not a number in [0, 1]")
+
+    _bits = NASCifar10A._bits   # weight i -> the bit of row-major slot i, as in A
+
+    def fast_raw(self, config):
+        """As :meth:`Encoding.fast_raw`, for C: ops as strings, ``num_edges`` a Python int in
+        range, the weights Python floats in [0, 1] and all different (with a tie, which edges
+        win is numpy's argsort's choice: the checked path makes it)."""
+        if len(config) != self._size:
+            return None
+        try:
+            ops, (k, *weights) = self._ops_of(config), self._edges_of_config(config)
+            if not (_OP_SET.issuperset(ops) and type(k) is int and 0 <= k <= MAX_EDGES
+                    and _FLOAT.issuperset(map(type, weights))):
+                return None
+        except (KeyError, TypeError):  # a missing name, a non-mapping, unhashable values
+            return None
+        total = sum(weights)  # NaN if any is NaN
+        if not (total == total and min(weights) >= 0.0 and max(weights) <= 1.0
+                and len(set(weights)) == NUM_SLOTS):
+            return None
+        top = heapq.nlargest(k, range(NUM_SLOTS), key=weights.__getitem__)
+        return sum(map(self._bits.__getitem__, top)), ops
 
     def _matrix(self, config):
         weights = [config[f"edge_{i}"] for i in range(NUM_SLOTS)]
