@@ -484,6 +484,13 @@ def _alive_in_session(sid: int) -> list[str]:
     return [row[3] for row in rows if len(row) == 4 and row[1] == str(sid) and "Z" not in row[2]]
 
 
+def _sigint_default() -> None:
+    """In the child before exec: Ctrl-C as in a terminal.  A test run started in the
+    background of a script inherits SIGINT ignored (POSIX shells do that without job
+    control), and the command would then rightly ignore it: every case skipped."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.3, 2.0, 3.5, 6.0])  # imports, Ray start-up, running
 def test_ctrl_c_at_any_moment_is_one_line_130_and_leaves_no_ray_process(tmp_path, delay):
@@ -492,7 +499,7 @@ def test_ctrl_c_at_any_moment_is_one_line_130_and_leaves_no_ray_process(tmp_path
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(exp), "--output",
                              str(tmp_path / "out"), "--no-report"], cwd=ROOT,
                             start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
     try:
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
