@@ -98,9 +98,9 @@ def make_optimizer(run: RunSpec, space, budgets: list[int], rng: np.random.Gener
     from optimizers import get_optimizer
 
     cls = get_optimizer(run.optimizer)
-    quiet_libraries()   # before: SMAC logs while it is built; after: Optuna, imported while
+    quiet_libraries()   # before: SMAC logs while it is being built
     optimizer = cls(space, budgets if cls.multi_fidelity else [max(budgets)], rng, **run.params)
-    quiet_libraries()   # the optimizer is built, resets its level
+    quiet_libraries()   # after: Optuna, first imported by the constructor, resets its level
     return optimizer
 
 

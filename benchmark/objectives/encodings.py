@@ -56,7 +56,7 @@ class Encoding:
 
     name: str = ""
     hyperparameters: tuple[str, ...] = ()
-    #: Values an edge hyperparameter takes, for :meth:`fast_raw` (None: no fast path).
+    #: Values an edge hyperparameter takes, for :meth:`_fast_mask` (None: no fast path).
     _edge_values: frozenset | None = None
     #: More raw edges than this make a cell invalid before pruning (A and C, as the original).
     max_raw_edges: int = MAX_EDGES
@@ -68,21 +68,27 @@ class Encoding:
 
     def fast_raw(self, config: Mapping[str, Any]) -> tuple[int, tuple[str, ...]] | None:
         """``(raw_mask, interior ops)`` of a plain, well-formed configuration (exactly the
-        hyperparameters, ops as strings, edges as Python ints in range), else ``None``: the
-        caller then runs :meth:`check` (which names the problem) and :meth:`raw_mask`.
-        A few C-level set operations instead of a Python loop per hyperparameter: this is the
-        per-evaluation path of the simulator."""
-        edge_values = self._edge_values
-        if edge_values is None or len(config) != self._size:
+        hyperparameters, ops as strings, edge values as :meth:`_fast_mask` takes them), else
+        ``None``: the caller then runs :meth:`check` (which names the problem) and
+        :meth:`raw_mask`.  A few C-level set operations instead of a Python loop per
+        hyperparameter: this is the per-evaluation path of the simulator."""
+        if len(config) != self._size:
             return None
         try:
             ops, edges = self._ops_of(config), self._edges_of_config(config)
-            if not (_OP_SET.issuperset(ops) and edge_values.issuperset(edges)
-                    and _INT.issuperset(map(type, edges))):
-                return None
+            mask = self._fast_mask(edges) if _OP_SET.issuperset(ops) else None
         except (KeyError, TypeError):  # a missing name, a non-mapping, unhashable values
             return None
-        return self._mask_of_edges(edges), ops
+        return None if mask is None else (mask, ops)
+
+    def _fast_mask(self, edges: tuple) -> int | None:
+        """The raw mask of the edge hyperparameters' values (in ``hyperparameters`` order) if
+        they are Python ints of :attr:`_edge_values`, else None."""
+        edge_values = self._edge_values
+        if (edge_values is None or not edge_values.issuperset(edges)
+                or not _INT.issuperset(map(type, edges))):
+            return None
+        return self._mask_of_edges(edges)
 
     def _mask_of_edges(self, edges: tuple) -> int:
         raise NotImplementedError
@@ -272,25 +278,19 @@ class NASCifar10C(Encoding):
 
     _bits = NASCifar10A._bits   # weight i -> the bit of row-major slot i, as in A
 
-    def fast_raw(self, config):
-        """As :meth:`Encoding.fast_raw`, for C: ops as strings, ``num_edges`` a Python int in
-        range, the weights Python floats in [0, 1] and all different (with a tie, which edges
-        win is numpy's argsort's choice: the checked path makes it)."""
-        if len(config) != self._size:
-            return None
-        try:
-            ops, (k, *weights) = self._ops_of(config), self._edges_of_config(config)
-            if not (_OP_SET.issuperset(ops) and type(k) is int and 0 <= k <= MAX_EDGES
-                    and _FLOAT.issuperset(map(type, weights))):
-                return None
-        except (KeyError, TypeError):  # a missing name, a non-mapping, unhashable values
+    def _fast_mask(self, edges):
+        """For C: ``num_edges`` a Python int in range and the weights Python floats in [0, 1],
+        all different (with a tie, which edges win is numpy's argsort's choice: the checked
+        path makes it)."""
+        k, *weights = edges
+        if not (type(k) is int and 0 <= k <= MAX_EDGES and _FLOAT.issuperset(map(type, weights))):
             return None
         total = sum(weights)  # NaN if any is NaN
         if not (total == total and min(weights) >= 0.0 and max(weights) <= 1.0
                 and len(set(weights)) == NUM_SLOTS):
             return None
         top = heapq.nlargest(k, range(NUM_SLOTS), key=weights.__getitem__)
-        return sum(map(self._bits.__getitem__, top)), ops
+        return sum(map(self._bits.__getitem__, top))
 
     def _matrix(self, config):
         weights = [config[f"edge_{i}"] for i in range(NUM_SLOTS)]
