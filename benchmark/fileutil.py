@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,3 +84,66 @@ def file_sha256(path: str | os.PathLike, block: int = 1 << 22) -> str:
         for chunk in iter(lambda: fh.read(block), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+#: In this process: (path, file state) -> SHA256 already computed.
+_VERIFIED: dict[tuple[str, tuple[int, ...]], str] = {}
+
+
+def _state(path: Path) -> tuple[int, ...]:
+    """What changes whenever a file's bytes do: device, inode, size, mtime and ctime (the
+    kernel sets ctime on every write; no user-space call can set it back)."""
+    st = path.stat()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def sha256_once(path: str | os.PathLike) -> str:
+    """SHA256 of a file, computed once per state of the file (see :func:`_state`).
+
+    The digest is remembered in this process and in the cache's ``verified/`` folder, so a
+    file that has not been written since it was hashed costs one ``stat`` (and a small read),
+    while any write to it makes the next call hash it again.  Where the cache cannot be
+    written the digest is computed in every process.
+    """
+    path = Path(path).resolve()
+    state = _state(path)
+    memo = _VERIFIED.get((str(path), state))
+    if memo is not None:
+        return memo
+    stamp = cache_dir() / "verified" / (hashlib.sha256(str(path).encode()).hexdigest() + ".json")
+    try:
+        saved = json.loads(stamp.read_text())
+        if saved.get("path") == str(path) and saved.get("state") == list(state):
+            _VERIFIED[(str(path), state)] = digest = str(saved["sha256"])
+            return digest
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    digest = file_sha256(path)
+    if _state(path) == state:  # unchanged while it was read
+        _VERIFIED[(str(path), state)] = digest
+        with contextlib.suppress(OSError):
+            atomic_write_text(stamp, json.dumps({"path": str(path), "state": list(state),
+                                                 "sha256": digest}))
+    return digest
+
+
+def read_bounded(path: str | os.PathLike, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    Raises:
+        ValueError: ``path`` is not a regular file (a FIFO, device or folder: refused before
+            anything is read, so a FIFO cannot block and ``/dev/zero`` cannot fill memory),
+            or it holds more than ``limit`` bytes.
+        OSError: it cannot be opened or read.
+    """
+    path = Path(path)
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket")
+        raise ValueError(f"is {kind}, not a regular file")
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"is larger than {limit:,} bytes")
+    return data

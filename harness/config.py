@@ -17,6 +17,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
                       model_validator)
 
 from benchmark.errors import UserError
+from benchmark.fileutil import read_bounded
 
 
 #: Limits on what an experiment file may ask for (each error message names its limit).
@@ -25,6 +26,7 @@ MAX_SEEDS = 100_000       # seeds per experiment
 MAX_SEED = 2**63 - 1
 MAX_YAML_NODES = 100_000  # values in the file, counted with aliases expanded
 MAX_YAML_DEPTH = 64       # levels of nesting
+MAX_FILE_BYTES = 4 << 20  # bytes of an experiment file
 
 #: Settings added after results folders existed, left out of the identity at their default.
 ADDED_LATER = {("benchmark", "absent"): "error", ("benchmark", "cells"): "all"}
@@ -260,10 +262,12 @@ def _compose(path: Path) -> tuple[str, yaml.Node | None]:
     """The file's text and YAML node tree, checked: UTF-8, valid YAML, no duplicate keys,
     bounded depth and size (aliases counted expanded: an alias bomb is refused unexpanded)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, MAX_FILE_BYTES).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ExperimentError(f"{path}: not UTF-8 text (byte {exc.start}: "
                               f"{exc.object[exc.start:exc.start + 1]!r})") from None
+    except ValueError as exc:   # not a regular file, or too large
+        raise ExperimentError(f"{path}: {exc}; an experiment is a YAML file") from None
     except OSError as exc:
         raise ExperimentError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:

@@ -38,6 +38,15 @@ class Events:
             raise AttributeError(name) from None
         return [row[i] for row in self.rows]
 
+    def repeated_trial_id(self) -> int | None:
+        """The first trial id recorded twice, else None (ids identify a run's evaluations)."""
+        seen: set[int] = set()
+        for row in self.rows:
+            if row[0] in seen:
+                return row[0]
+            seen.add(row[0])
+        return None
+
     def overhead_array(self) -> np.ndarray:
         return np.asarray(self.overhead, np.float64)
 

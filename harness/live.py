@@ -36,7 +36,7 @@ from .results import encode_run
 from .plan import RunSpec
 from .task import make_optimizer, run_facts
 from .events import Events
-from .simulator import MAX_FREE_EVALUATIONS, SimulationError
+from .simulator import MAX_FREE_EVALUATIONS, SimulationError, check_trial_ids
 
 log = logging.getLogger(__name__)
 
@@ -202,4 +202,5 @@ def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedS
                                 1.0 - final.test_accuracy, final.training_time, False))
             events.overhead.append(spent[0])
         free.sort()
+    check_trial_ids(events, optimizer.name)
     return events

@@ -38,6 +38,15 @@ def simulate(objective: Objective, optimizer: Optimizer, time_budget: float, wor
     ``max_evaluations`` stops asking after that many; ``record_invalid`` False tells invalid
     results but records none.
     """
+    if not (isinstance(time_budget, (int, float)) and 0 < time_budget < float("inf")):
+        raise ValueError(f"time_budget must be a positive finite number of simulated seconds, "
+                         f"got {time_budget!r}")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if max_evaluations is not None and (isinstance(max_evaluations, bool) or not isinstance(
+            max_evaluations, (int, np.integer)) or max_evaluations < 1):
+        raise ValueError(f"max_evaluations must be a positive integer or None, got "
+                         f"{max_evaluations!r}")
     events = Events()
     record, spent_at = events.rows.append, events.overhead.append
     perf_counter, heappush, heappop = time.perf_counter, heapq.heappush, heapq.heappop
@@ -106,4 +115,13 @@ def simulate(objective: Objective, optimizer: Optimizer, time_budget: float, wor
                                   "evaluations in a row; the simulated clock cannot advance")
         if len(free) > 1:
             free.sort(reverse=True)
+    check_trial_ids(events, optimizer.name)
     return events
+
+
+def check_trial_ids(events: Events, name: str) -> None:
+    """A run whose optimizer gave two trials one id fails (its run file would be ambiguous)."""
+    repeated = events.repeated_trial_id()
+    if repeated is not None:
+        raise SimulationError(f"{name}: trial id {repeated} was used by two trials; each trial "
+                              "needs its own id (Optimizer.new_trial gives one)")

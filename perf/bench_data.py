@@ -96,6 +96,25 @@ print(rss() - before)
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def opening_costs(store: Path) -> dict[str, float]:
+    """Seconds to open ``store`` with its arrays checked: the first time (each hashed), again
+    in a new process (the stamps in the cache), and with ``verify=True``."""
+    import shutil
+
+    from benchmark import fileutil
+    from benchmark.data.store import open_store
+
+    fileutil._VERIFIED.clear()
+    shutil.rmtree(fileutil.cache_dir() / "verified", ignore_errors=True)
+    first = timed(open_store, store)[0]
+    stamped = []
+    for _ in range(5):
+        fileutil._VERIFIED.clear()     # what a new process starts with
+        stamped.append(timed(open_store, store)[0])
+    full = timed(open_store, store, verify=True)[0]
+    return {"first": first, "stamped": sorted(stamped)[2], "full": full}
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nbperf-") as tmp:
         tmp = Path(tmp)
@@ -115,6 +134,11 @@ def main() -> None:
         row("load the store (median of 5)", f"{load * 1e3:.1f} ms", "target <= 50 ms",
             load <= 0.05)
         row("original loader on the same file", f"{base:.1f} s")
+        verified = opening_costs(store)
+        row("open, first time: every array hashed once", f"{verified['first'] * 1e3:.0f} ms")
+        row("open in a new process, unchanged (stamps)", f"{verified['stamped'] * 1e3:.1f} ms",
+            "target <= 50 ms", verified["stamped"] <= 0.05)
+        row("data verify (re-hash everything)", f"{verified['full'] * 1e3:.0f} ms")
         row("ratio", f"{base / load:,.0f}x", "target >= 500x", base / load >= 500)
 
         nb = NASBench(store, seed=0)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..fileutil import atomic_directory, atomic_write_text, file_sha256
+from ..fileutil import atomic_directory, atomic_write_text, file_sha256, sha256_once
 from ..errors import StoreError
 from ..space.constants import BUDGETS, NUM_REPEATS
 from ..space.enumeration import CellTable, NUM_CELLS
@@ -96,6 +96,13 @@ def check_store_target(out: Path, protect: Path | None = None) -> None:
     if not ours:
         raise StoreError(f"{out}: exists and is not a store this tool wrote (no {FORMAT} "
                          f"{MANIFEST}); nothing was changed; give a new or empty folder")
+    files = manifest.get("files")
+    written = {MANIFEST, *(f"{name}.npy" for name in files)} if isinstance(files, dict) else set()
+    others = sorted(p.name for p in out.iterdir() if p.name not in written)
+    if others:  # replacing the folder would delete them
+        raise StoreError(f"{out}: holds {out / others[0]}, which is not part of the store"
+                         f"{f' (and {len(others) - 1} more)' if len(others) > 1 else ''}; "
+                         "nothing was changed; move it, or give a new or empty folder")
 
 
 def write_store(out: Path, cells: dict[str, np.ndarray], runs: dict[str, np.ndarray],
@@ -156,12 +163,20 @@ class Store:
     def __len__(self) -> int:
         return int(self.manifest["num_cells"])
 
-    def verify(self) -> None:
-        """Check every array against the manifest's SHA256 (reads the whole store)."""
+    def verify(self, full: bool = True) -> None:
+        """Check every array against the manifest's SHA256: re-read now (``full``), or once per
+        state of each file (:func:`~benchmark.fileutil.sha256_once`: a file not written since
+        it was last checked costs a ``stat``).
+
+        Raises:
+            StoreError: naming the first array whose bytes do not match.
+        """
+        digest = file_sha256 if full else sha256_once
         for name, info in self.manifest["files"].items():
-            if file_sha256(self.path / f"{name}.npy") != info["sha256"]:
+            if digest(self.path / f"{name}.npy") != info["sha256"]:
                 raise StoreError(f"{self.path / (name + '.npy')}: checksum does not match "
-                                 f"{MANIFEST}; convert the source again")
+                                 f"{MANIFEST} (the file changed after the store was written); "
+                                 "convert the source again")
 
 
 def _check_manifest(manifest: dict[str, Any], mpath: Path) -> None:
@@ -206,7 +221,12 @@ def _check_manifest(manifest: dict[str, Any], mpath: Path) -> None:
 
 
 def open_store(path: str | Path, verify: bool = False) -> Store:
-    """Open a converted store; one clear ``StoreError`` for anything that does not fit."""
+    """Open a converted store; one clear ``StoreError`` for anything that does not fit.
+
+    Every array is checked against the manifest's SHA256 before it is used: hashed once per
+    state of the file (a store opened again unchanged costs a ``stat`` per array), or read
+    again in full with ``verify=True`` (``nasbench data verify``).
+    """
     path = Path(path)
     mpath = path / MANIFEST
     try:
@@ -218,6 +238,8 @@ def open_store(path: str | Path, verify: bool = False) -> Store:
         raise StoreError(f"{mpath}: unreadable manifest ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise StoreError(f"{mpath}: not a {FORMAT} manifest")
+    if "schema_version" not in manifest:
+        raise StoreError(f"{mpath}: schema_version is missing; convert the source again")
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise StoreError(f"{mpath}: schema version {manifest.get('schema_version')!r}, this "
                          f"version reads {SCHEMA_VERSION}; convert the source again")
@@ -237,8 +259,7 @@ def open_store(path: str | Path, verify: bool = False) -> Store:
                              f"({tuple(info['shape'])}/{info['dtype']})")
         arrays[name] = arr.view(np.ndarray)
     store = Store(path, manifest, arrays)
-    if verify:
-        store.verify()
+    store.verify(full=verify)
     return store
 
 

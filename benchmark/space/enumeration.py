@@ -17,6 +17,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -314,8 +315,9 @@ def enumerate_cells(progress: bool = True) -> CellTable:
             with np.load(path) as data:
                 _TABLE = CellTable(**{k: data[k] for k in CellTable.__dataclass_fields__})
             return _TABLE
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("ignoring unreadable cell cache %s: %s", path, exc)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            # every member is read whole, so its CRC-32 is checked: a changed byte lands here
+            log.warning("rebuilding the cell cache %s: %s", path, exc)
     log.info("enumerating the NAS-Bench-101 space once (cached in %s)", path)
     table = build_cell_table(progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,176 @@
+"""Nothing is used unverified: stores, the cached surrogate table and the cached enumeration are
+checked against their recorded checksums when opened, and a store folder holding a user's file
+is never replaced (#27, items 1 and 3)."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import benchmark.data.store as store_module
+import benchmark.fileutil as fileutil
+from benchmark import NASBench, StoreError
+from benchmark.data.store import MANIFEST, open_store
+from harness.cli import main
+
+from .conftest import NB101, needs_shared
+
+
+def _flip_byte_in_place(path, keep_times: bool = False) -> None:
+    """Change the byte in the middle of the file without changing its size (and, optionally,
+    with its access and modification times set back as they were)."""
+    st = path.stat()
+    with open(path, "r+b") as fh:
+        fh.seek(st.st_size // 2)
+        byte = fh.read(1)
+        fh.seek(st.st_size // 2)
+        fh.write(bytes([byte[0] ^ 1]))
+    if keep_times:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@pytest.mark.parametrize("keep_times", [False, True])
+def test_a_changed_array_is_never_served(store_dir, tmp_path, capsys, keep_times):
+    copy = tmp_path / "copy"
+    shutil.copytree(store_dir["only108"], copy)
+    assert len(NASBench(copy)) == 31                     # opened (and hashed) once, unchanged
+    _flip_byte_in_place(copy / "final_test_accuracy.npy", keep_times)
+    with pytest.raises(StoreError, match="final_test_accuracy.npy: checksum does not match"):
+        NASBench(copy)
+    for argv in (["data", "info", str(copy)],
+                 ["data", "query", "--hash", "28cfc7874f6d200472e1a9dcd8650aa0", "--data",
+                  str(copy)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "final_test_accuracy.npy: checksum" in err[0], err
+
+
+def test_an_unchanged_store_is_hashed_once(store_dir, tmp_path, monkeypatch):
+    copy = tmp_path / "copy"
+    shutil.copytree(store_dir["only108"], copy)
+    hashed = []
+    real = fileutil.file_sha256
+    counted = lambda p, *a: hashed.append(p) or real(p, *a)  # noqa: E731
+    monkeypatch.setattr(fileutil, "file_sha256", counted)
+    monkeypatch.setattr(store_module, "file_sha256", counted)
+    arrays = len(open_store(copy).manifest["files"])
+    assert len(hashed) == arrays
+    monkeypatch.setattr(fileutil, "_VERIFIED", {})      # a new process: the stamps remain
+    open_store(copy)
+    assert len(hashed) == arrays
+    (copy / "labels.npy").write_bytes((copy / "labels.npy").read_bytes())  # same bytes, new state
+    open_store(copy)
+    assert len(hashed) == arrays + 1
+    open_store(copy, verify=True)                        # data verify reads everything again
+    assert len(hashed) == 2 * arrays + 1
+
+
+def test_a_store_missing_its_schema_version_says_so(store_dir, tmp_path):
+    import json
+
+    copy = tmp_path / "copy"
+    shutil.copytree(store_dir["only108"], copy)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    del manifest["schema_version"]
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match="schema_version is missing"):
+        open_store(copy)
+
+
+@needs_shared
+def test_convert_never_replaces_a_store_holding_a_users_file(store_dir, tmp_path, capsys):
+    store = tmp_path / "store"
+    shutil.copytree(store_dir["only108"], store)
+    (store / "my-notes.txt").write_text("keep me")
+    assert main(["data", "convert", str(NB101 / "fixture_only108.tfrecord"), "--out",
+                 str(store)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "my-notes.txt, which is not part of the store" in err[0], err
+    assert (store / "my-notes.txt").read_text() == "keep me"
+    assert len(NASBench(store)) == 31
+
+
+def test_an_altered_surrogate_cache_is_rebuilt_not_used(cells, tmp_path, caplog):
+    from benchmark.surrogate import surrogate_store
+
+    path = surrogate_store(0, root=tmp_path)
+    before = np.load(path / "final_validation_accuracy.npy")
+    _flip_byte_in_place(path / "final_validation_accuracy.npy", keep_times=True)
+    with caplog.at_level(logging.WARNING, logger="benchmark.surrogate.table"):
+        assert surrogate_store(0, root=tmp_path) == path
+    assert "final_validation_accuracy.npy: checksum" in caplog.text
+    np.testing.assert_array_equal(np.load(path / "final_validation_accuracy.npy"), before)
+
+
+def test_an_altered_enumeration_cache_is_rebuilt_not_used(cells, tmp_path, monkeypatch, caplog):
+    import benchmark.space.enumeration as enumeration
+
+    monkeypatch.setenv("NASBENCH_CACHE_DIR", str(tmp_path))
+    np.savez(enumeration.cache_path(), **cells.arrays())
+    _flip_byte_in_place(enumeration.cache_path())
+    monkeypatch.setattr(enumeration, "_TABLE", None)
+    built = []
+    monkeypatch.setattr(enumeration, "build_cell_table",
+                        lambda progress=True: built.append(1) or cells)
+    with caplog.at_level(logging.WARNING, logger="benchmark.space.enumeration"):
+        assert enumeration.enumerate_cells(progress=False) is cells
+    assert built == [1] and "Bad CRC-32" in caplog.text
+    monkeypatch.setattr(enumeration, "_TABLE", None)     # the rewritten cache reads back whole
+    np.testing.assert_array_equal(enumeration.enumerate_cells(progress=False).hashes, cells.hashes)
+    assert built == [1]
+
+
+# ---- the simulator refuses what cannot end, and ambiguous trial ids (#27, items 4 and 6) ----------
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"time_budget": float("inf")}, "time_budget must be a positive finite"),
+    ({"time_budget": float("nan")}, "time_budget must be a positive finite"),
+    ({"time_budget": 0.0}, "time_budget must be a positive finite"),
+    ({"workers": 0}, "workers must be a positive integer"),
+    ({"workers": 1.5}, "workers must be a positive integer"),
+    ({"max_evaluations": 0}, "max_evaluations must be a positive integer"),
+])
+def test_simulate_refuses_a_run_that_cannot_end(surrogate, kwargs, words):
+    from benchmark.objectives import Objective
+    from harness.simulator import simulate
+    from optimizers.random_search import RandomSearch
+
+    objective = Objective(surrogate, encoding="A")
+    args = {"time_budget": 1e4, "workers": 1, **kwargs}
+    optimizer = RandomSearch(objective.config_space(), [108], np.random.default_rng(0))
+    with pytest.raises(ValueError, match=words):
+        simulate(objective, optimizer, args.pop("time_budget"), args.pop("workers"),
+                 np.random.default_rng(0), **args)
+
+
+def test_a_trial_id_used_twice_fails_the_run(surrogate):
+    from benchmark.objectives import Objective
+    from harness.simulator import SimulationError, simulate
+    from optimizers import Trial
+    from optimizers.random_search import RandomSearch
+
+    class SameId(RandomSearch):
+        def ask(self):
+            return Trial(0, super().ask().config, 108)
+
+    objective = Objective(surrogate, encoding="A")
+    optimizer = SameId(objective.config_space(), [108], np.random.default_rng(0))
+    with pytest.raises(SimulationError, match="trial id 0 was used by two trials"):
+        simulate(objective, optimizer, 1e5, 2, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: os.mkfifo(p), "is a FIFO, not a regular file"),
+    (lambda p: os.symlink("/dev/zero", p), "is a device, not a regular file"),
+    (lambda p: p.mkdir(), "is a folder, not a regular file"),
+    (lambda p: p.write_bytes(b"#" * (5 << 20)), "is larger than 4,194,304 bytes"),
+])
+def test_an_experiment_file_that_is_no_file_is_refused_unread(tmp_path, capsys, make, words):
+    path = tmp_path / "exp.yaml"
+    make(path)
+    assert main(["run", str(path)]) == 2     # a FIFO with no writer would block if opened
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{path}: {words}" in err[0], err
