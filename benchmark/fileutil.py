@@ -25,13 +25,17 @@ def cache_dir() -> Path:
 
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
-    """Open a temporary sibling of ``path`` for writing; rename it onto ``path`` on success."""
+    """Open a temporary sibling of ``path`` for writing; rename it onto ``path`` on success.
+
+    Text is written as UTF-8; a lone surrogate (how Python spells a file name's bytes that are
+    not UTF-8) is written as its ``\\udcXX`` escape instead of failing the write."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
-        with os.fdopen(fd, mode) as fh:
+        text = {} if "b" in mode else {"encoding": "utf-8", "errors": "backslashreplace"}
+        with os.fdopen(fd, mode, **text) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

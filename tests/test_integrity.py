@@ -174,3 +174,13 @@ def test_an_experiment_file_that_is_no_file_is_refused_unread(tmp_path, capsys, 
     assert main(["run", str(path)]) == 2     # a FIFO with no writer would block if opened
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"{path}: {words}" in err[0], err
+
+
+def test_an_output_path_that_is_not_utf8_gets_its_results_and_report(tmp_path, capsys):
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("budget: {time: 2.0e+4}\nseeds: 2\noptimizers: [{name: random_search}]\n"
+                   "execution: {backend: local}\n")
+    out = os.fsdecode(os.fsencode(str(tmp_path)) + b"/out\xff")
+    assert main(["run", str(exp), "--output", out]) == 0, capsys.readouterr().err
+    page = (os.fsencode(out) + b"/report/index.html")
+    assert "out\\udcff" in open(page, encoding="utf-8").read()
