@@ -40,10 +40,10 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise
+        _raise_named(exc, path)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -76,9 +76,18 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _raise_named(exc, path)
+
+
+def _raise_named(exc: BaseException, path: Path) -> None:
+    """Raise ``exc`` again; an ``OSError`` that names no file (a full disk fails a ``write``,
+    not the ``open``) as the same error naming ``path``, the file being written."""
+    if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+        raise OSError(exc.errno, exc.strerror, str(path)).with_traceback(
+            exc.__traceback__) from None
+    raise exc
 
 
 def file_sha256(path: str | os.PathLike, block: int = 1 << 22) -> str:

@@ -184,3 +184,39 @@ def test_an_output_path_that_is_not_utf8_gets_its_results_and_report(tmp_path, c
     assert main(["run", str(exp), "--output", out]) == 0, capsys.readouterr().err
     page = (os.fsencode(out) + b"/report/index.html")
     assert "out\\udcff" in open(page, encoding="utf-8").read()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 120 kB tmpfs of this test's own (root only), unmounted at the end."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=120k", "tmpfs",
+                                            str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("a small tmpfs needs root and mount; not available here")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_a_resume_completes_the_same_bytes(tmp_path, capsys,
+                                                                       small_disk):
+    import subprocess
+
+    from .test_harness import files
+
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("budget: {time: 2.0e+5}\nseeds: 6\noptimizers: [{name: random_search}, "
+                   "{name: regularized_evolution}]\nexecution: {backend: local}\n")
+    out = small_disk / "out"
+    assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 2
+    err = [line for line in capsys.readouterr().err.split("\n") if line and "\r" not in line]
+    assert len(err) == 1 and "No space left on device" in err[0] and str(out) in err[0], err
+    assert not list(out.rglob("*.tmp"))                       # nothing half-written is left
+    subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
+    assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0
+    assert main(["run", str(exp), "--output", str(tmp_path / "ref"), "--no-report"]) == 0
+    assert files(out) == files(tmp_path / "ref") and len(files(out)) == 12
