@@ -6,6 +6,7 @@ anything else is a bug: one line says so and names the file that holds its trace
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -98,10 +99,12 @@ EXIT_USER_ERROR, EXIT_BUG = 2, 3
 def is_user_error(exc: BaseException) -> bool:
     """A mistake in the user's input (:class:`benchmark.errors.UserError`: a value, file,
     flag or data) or the environment's refusal of a path the user named (an ``OSError`` with a
-    file name: permission denied, disk full).  Everything else is a bug."""
+    file name: permission denied, disk full; or a full or read-only disk, where a library's
+    write did not name its file).  Everything else is a bug."""
     from benchmark.errors import UserError
 
-    return isinstance(exc, UserError) or (isinstance(exc, OSError) and exc.filename is not None)
+    return isinstance(exc, UserError) or (isinstance(exc, OSError) and (
+        exc.filename is not None or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)))
 
 
 def write_traceback() -> Path:
