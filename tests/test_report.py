@@ -77,7 +77,8 @@ def test_grid_and_aggregates(folder):
     row = med[(med.optimizer == "alpha") & (med.time == 1000.0)].iloc[0]
     assert row.center == pytest.approx(np.median([0.22 - Y_TEST, 0.12 - Y_TEST]))
     iqm = curves(folder, aggregate="iqm", grid=grid)
-    assert set(iqm.columns) == {"optimizer", "time", "center", "lower", "upper", "runs"}
+    assert set(iqm.columns) == {"optimizer", "time", "center", "lower", "upper", "runs",
+                                "complete"}
     last = iqm[(iqm.optimizer == "alpha") & (iqm.time == 1000.0)].iloc[0]
     values = np.array([0.22, 0.12]) - Y_TEST
     assert last.center == pytest.approx(sps.trim_mean(values, 0.25)) and last.runs == 2
@@ -146,7 +147,12 @@ def test_pairwise_tests_equal_scipy_with_holm(tmp_path):
     folder = final_regrets(tmp_path, {"a": dict(enumerate(A)), "b": dict(enumerate(B)),
                                       "c": dict(enumerate(C))})
     table, notes = significance(folder, [100.0])
-    assert notes == [] and len(table) == 6 and set(table["test"]) == {"wilcoxon"}
+    assert len(table) == 6 and set(table["test"]) == {"wilcoxon"}
+    # 6 seeds: the smallest one-sided p is 1/64, times 6 tests is above 0.05, and the page says so
+    assert notes == ["at 100 s: no test can reach p < 0.05 with 6 seed(s): Holm's correction "
+                     "over 6 one-sided tests needs a p below 0.00833, which the exact tests "
+                     "cannot give on so few runs; 7 seeds run by every optimizer would be "
+                     "needed"]
     row = table[(table.a == "a") & (table.b == "b")].iloc[0]
     diff = np.array(A) - np.array(B)
     assert row.p == pytest.approx(sps.wilcoxon(diff, alternative="less").pvalue, abs=1e-12)
@@ -182,7 +188,10 @@ def test_too_few_seeds_name_the_test_and_how_many(tmp_path):
     table, notes = significance(folder, [100.0])
     assert table.empty and notes == [
         "at 100 s: the Wilcoxon signed-rank test (paired by seed) needs at least 5 seeds, got 4 "
-        "for a/b, a/c, b/c: not tested"]
+        "for a/b, a/c, b/c: not tested",
+        "at 100 s: no test can reach p < 0.05 with 4 seed(s): Holm's correction over 6 "
+        "one-sided tests needs a p below 0.00833, which the exact tests cannot give on so few "
+        "runs; 7 seeds run by every optimizer would be needed"]
     with pytest.raises(stats.Untestable, match="got 4 for a/b"):
         stats.pair_test("a", "b", dict(enumerate(A[:4])), dict(enumerate(B[:4])))
     _, notes = critical_differences(folder, [100.0])
@@ -278,6 +287,9 @@ def test_bad_report_input_is_one_line_each_and_the_rest_is_written(tmp_path, cap
         "report time 5000 s is beyond every run's time budget (1000 s): left out",
         "at 100 s: the Mann-Whitney U test (unpaired: the seeds differ) needs at least 4 runs "
         "of each optimizer, got 3 and 3 for a/b: not tested",
+        "at 100 s: no test can reach p < 0.05 with 3 seed(s): Holm's correction over 2 "
+        "one-sided tests needs a p below 0.025, which the exact tests cannot give on so few "
+        "runs; 6 seeds run by every optimizer would be needed",
         "at 100 s: the Friedman test (critical-difference diagram) needs at least 3 "
         "optimizers, got 2 (a ran seeds 0-2; b ran seeds 10-12)",
         "optimizer overhead was not recorded for some runs (made by a version before it "
