@@ -16,10 +16,10 @@ def register(groups: argparse._SubParsersAction) -> None:
     p.add_argument("--times", help="comma-separated times [s] for the tables and tests "
                    "(default: the experiment's report.times, else the end)")
     p.add_argument("--aggregate", choices=("mean", "median", "iqm"), default=None,
-                   help="the line of each optimizer in the regret figures: the mean (default), "
-                   "median or interquartile mean over its runs of the incumbent's regret, "
+                   help="the line of each optimizer in the regret figures: the "
+                   "mean, median or interquartile mean over its runs of the incumbent's regret, "
                    "with a 95%% percentile-bootstrap band; dotted before every run has an "
-                   "incumbent (default: the experiment's report.aggregate)")
+                   "incumbent (default: the experiment's report.aggregate, else the mean)")
     p.add_argument("--baseline", help="test each optimizer against this one (default: the "
                    "experiment's report.baseline, else random_search when present)")
     p.add_argument("--all-pairs", action="store_true",
