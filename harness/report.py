@@ -133,13 +133,13 @@ def final_table(folder: Source, times: list[float] | None = None,
                                else (np.nan,) * 3)
             rows.append({"optimizer": opt, "time": t, "mean": mean, "se": se, "ci_low": low,
                          "ci_high": high, "median": np.median(v) if v.size else np.nan,
-                         "iqm": float(stats.iqm(v)) if v.size else np.nan, "runs": int(v.size),
-                         "failed": len(loaded.failures.get(opt, {}))})
+                         "iqm": float(stats.iqm(v)) if v.size else np.nan,
+                         "failed": len(loaded.failures.get(opt, {})), "runs": int(v.size)})
     for opt, failed in loaded.failures.items():
         if opt not in set(table.index.get_level_values("optimizer")):
             rows += [{"optimizer": opt, "time": t, **dict.fromkeys(
-                ("mean", "se", "ci_low", "ci_high", "median", "iqm"), np.nan), "runs": 0,
-                "failed": len(failed)} for t in times]
+                ("mean", "se", "ci_low", "ci_high", "median", "iqm"), np.nan),
+                "failed": len(failed), "runs": 0} for t in times]
     return pd.DataFrame(rows)
 
 
