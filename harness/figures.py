@@ -66,7 +66,8 @@ def _plt():
     return plt
 
 
-def _runs(n: int) -> str:
+def runs_label(n: int) -> str:
+    """The number of runs as '1 run' or '5 runs'."""
     return f"{n} run" if n == 1 else f"{n} runs"
 
 

@@ -506,21 +506,20 @@ def _counts(loaded: Loaded, names: list[str]) -> dict[str, str]:
     out = {}
     for name in names:
         ok, failed = runs.get(name, 0), len(loaded.failures.get(name, {}))
-        out[name] = (figures._runs(ok) if not failed else
-                     f"all {figures._runs(failed)} failed" if not ok else
-                     f"{figures._runs(ok)}; {failed} of {ok + failed} failed")
+        out[name] = (figures.runs_label(ok) if not failed else
+                     f"all {figures.runs_label(failed)} failed" if not ok else
+                     f"{figures.runs_label(ok)}; {failed} of {ok + failed} failed")
     return out
 
 
 def failure_notes(loaded: Loaded) -> list[str]:
     """One line per optimizer with failed runs: how many, the first one's error."""
-    out = []
+    out, traj = [], loaded.trajectories
     for label, failed in loaded.failures.items():
-        traj = loaded.trajectories
         ok = traj.loc[traj["optimizer"] == label, "seed"].nunique()
         seed, error = next(iter(failed.items()))
-        rest = (f"its figures and tables use the {figures._runs(ok)} that finished" if ok else
-                "it has no results")
+        rest = (f"its figures and tables use the {figures.runs_label(ok)} that finished"
+                if ok else "it has no results")
         out.append(f"{label}: {len(failed)} of {ok + len(failed)} runs failed (first, seed "
                    f"{seed}: {error}; tracebacks in runs/{label}/seed-*.failed.txt): {rest}")
     return out
