@@ -207,6 +207,8 @@ def lines(data: pd.DataFrame, names: list[str], ylabel: str, title: str, stem: P
     ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
+    if "complete" in data and not data["complete"].all():
+        band_label += "; dotted: before every run has a value"
     _finish(fig, ax, "Total wall-clock time [s]", ylabel, title, stem, band_label)
 
 
