@@ -36,6 +36,9 @@ class NASBench:
     def __init__(self, path: str | os.PathLike, seed: int | np.random.Generator | None = None,
                  *, verify: bool = False):
         path = Path(path).expanduser()
+        if not path.exists():
+            raise MissingFileError(f"{path}: no such file or folder (a store folder, a .tfrecord, "
+                                   "or NASBench.surrogate() for the embedded table)")
         if path.suffix == ".tfrecord" or path.is_file():
             path = _converted(path)
         self._init_store(open_store(path, verify=verify), seed)

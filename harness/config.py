@@ -168,6 +168,10 @@ class ReportConfig(_Strict):
     enabled: bool = Field(True, strict=True)
     times: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = None
     aggregate: Literal["mean", "median", "iqm"] = "mean"
+    baseline: str | None = Field(None, description="what each optimizer is tested against "
+                                 "(default: random_search, when the experiment has it)")
+    pairs: Literal["baseline", "all"] = Field("baseline", description="'all': every ordered "
+                                              "pair instead, one-sided")
 
 
 class Experiment(_Strict):
@@ -201,25 +205,34 @@ class Experiment(_Strict):
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
             raise ValueError(f"optimizer {dupes[0]!r} appears twice; give each a distinct label")
+        if self.report.baseline is not None and self.report.baseline not in keys:
+            raise ValueError(f"report.baseline {self.report.baseline!r} is not one of the "
+                             f"optimizers ({', '.join(keys)})")
         return self
 
     @property
     def seed_list(self) -> list[int]:
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
 
-    def identity(self) -> str:
+    def identity(self, seeds: list[int] | None = None) -> str:
         """Hash of what defines the runs; a results folder is resumed only by an experiment
         with the same identity.
 
         Defining: ``benchmark`` (table, encoding, repeat, cost, invalid, absent, cells, live
         settings), ``budget.time``, ``budget.workers``, ``budget.charge_optimizer_time``,
-        ``budget.max_evaluations``, the seeds (as a list) and each optimizer's name, label and
-        params, and the experiment's ``name`` (as it always was).  Not defining, because they
-        only change where runs execute or how results are read: ``output``, ``execution``,
-        ``report`` and ``budget.trajectory``.
+        ``budget.max_evaluations``, each optimizer's name, label and params, and the
+        experiment's ``name`` (as it always was).  Not defining: the seeds (each run is one
+        seed, so more seeds add runs to a folder; before they were part of it, see ``seeds``),
+        and what only changes where runs execute or how results are read: ``output``,
+        ``execution``, ``report`` and ``budget.trajectory``.
+
+        Args:
+            seeds: the identity as folders made before seeds were left out have it, with
+                this seed list in it.
         """
-        core = self.model_dump(mode="json", exclude={"output", "execution", "report"})
-        core["seeds"] = self.seed_list
+        core = self.model_dump(mode="json", exclude={"output", "execution", "report", "seeds"})
+        if seeds is not None:
+            core["seeds"] = list(seeds)
         for (section, key), value in READ_ONLY.items():
             core[section][key] = value
         for (section, key), default in ADDED_LATER.items():  # older folders keep their identity
@@ -244,7 +257,8 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
     try:
         experiment = Experiment.model_validate({**data, **overrides})
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()   # an unknown key first: 'budgets:' explains a missing 'budget:'
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("int", "list[",
                                                                                     "literal")))]
         key = ".".join(str(p) for p in loc) or "(top level)"

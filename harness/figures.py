@@ -4,6 +4,7 @@ metadata, so the same results give the same files.  Each function takes plain Da
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,23 +14,46 @@ from benchmark.fileutil import atomic_write_bytes
 
 from .stats import Friedman
 
-#: Okabe-Ito colour-blind-safe palette and markers, fixed per optimizer across figures.
+#: Colours (Okabe-Ito's colour-blind-safe eight without its yellow, then five of Paul Tol's),
+#: markers and dash patterns: an optimizer keeps its style in every figure of a report, built-ins
+#: in every report; up to 12 optimizers get distinct ones.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
-           "#F0E442"]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+           "#882255", "#999933", "#332288", "#8C564B", "#7F7F7F"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p"]
+DASHES = ["-", "--", "-.", (0, (5, 1, 1, 1, 1, 1))]
 KNOWN_ORDER = ["random_search", "regularized_evolution", "hyperband", "bohb", "smac", "tpe",
                "reinforce", "optuna_tpe"]
 BAND = {"mean": "mean, 95% bootstrap CI", "median": "median, 95% bootstrap CI",
         "iqm": "IQM, 95% bootstrap CI"}
+#: Markers every this many grid points, each optimizer's shifted so that lines which coincide
+#: (random search and regularized evolution share their first configurations) stay visible.
+MARK_EVERY = 25
+PARTIAL = dict(lw=1.0, alpha=0.55, ls=":")
 
 
-def style(optimizers: list[str]) -> dict[str, tuple[str, str]]:
-    """(colour, marker) per optimizer: built-ins always get the same ones."""
-    out, extra = {}, 0
-    for name in optimizers:
-        i = KNOWN_ORDER.index(name) if name in KNOWN_ORDER else len(KNOWN_ORDER) + extra
-        extra += name not in KNOWN_ORDER
-        out[name] = (PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)])
+@dataclass(frozen=True)
+class Style:
+    colour: str
+    marker: str
+    dashes: str | tuple
+    offset: int       #: first marked grid point
+    zorder: float     #: the baseline is drawn last, on top
+    width: float      #: the baseline's line is thinner, so one it covers shows at its edges
+
+
+def style(optimizers: list[str], baseline: str | None = None) -> dict[str, Style]:
+    """Each optimizer's style: a built-in always the same one, others the first free ones,
+    so up to ``len(PALETTE)`` optimizers are all distinct; ``baseline`` on top."""
+    known = {n: KNOWN_ORDER.index(n) for n in optimizers if n in KNOWN_ORDER}
+    free = (i for i in range(10_000) if i not in known.values())
+    out = {}
+    for j, name in enumerate(optimizers):
+        i = known[name] if name in known else next(free)
+        out[name] = Style(PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)],
+                          "-" if name == baseline else DASHES[j % len(DASHES)],
+                          (j * MARK_EVERY) // max(len(optimizers), 1),
+                          10.0 if name == baseline else 3.0 + j / 100,
+                          1.4 if name == baseline else 2.4)
     return out
 
 
@@ -42,19 +66,55 @@ def _plt():
     return plt
 
 
-def _runs(n: int) -> str:
+def runs_label(n: int) -> str:
+    """The number of runs as '1 run' or '5 runs'."""
     return f"{n} run" if n == 1 else f"{n} runs"
 
 
-def _bands(ax, data: pd.DataFrame, names: list[str], runs: dict[str, int], aggregate: str
-           ) -> None:
-    colours = style(names)
+def _line(ax, name: str, c: pd.DataFrame, s: Style, label: str, band: bool = True) -> None:
+    """One optimizer's line: faint and dotted where not every run contributes yet (the
+    ``complete`` column), solid (its dash pattern) with markers and band from where all do."""
+    whole = c["complete"].to_numpy(bool) if "complete" in c else np.ones(len(c), bool)
+    if not whole.all():
+        # the partial part runs up to the first complete point, so the two parts join
+        upto = np.flatnonzero(whole)[0] + 1 if whole.any() else len(c)
+        ax.plot(c["time"][:upto], c["center"][:upto], color=s.colour, zorder=s.zorder,
+                **PARTIAL)
+    full = c[whole]
+    ax.plot(full["time"], full["center"], color=s.colour, ls=s.dashes, lw=s.width,
+            marker=s.marker, markersize=5, markevery=(s.offset, MARK_EVERY), zorder=s.zorder,
+            label=label)
+    if band and "lower" in full:
+        ax.fill_between(full["time"], full["lower"], full["upper"], color=s.colour, alpha=0.15,
+                        lw=0, zorder=1)
+
+
+def _partial_note(data: pd.DataFrame, name: str) -> str:
+    """'; dotted before T: k-m runs' where the curve starts with fewer than all runs."""
+    c = data[data["optimizer"] == name]
+    if "complete" not in c or c["complete"].all() or c.empty:
+        return ""
+    part = c[~c["complete"].to_numpy(bool) & (c["runs"] > 0)]
+    if part.empty:
+        return ""
+    lo, hi = int(part["runs"].min()), int(part["runs"].max())
+    counts = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    end = c[c["complete"].to_numpy(bool)]["time"]
+    until = f" before {end.iloc[0]:.2g} s" if len(end) else ""
+    return f"; dotted{until}: {counts} of them"
+
+
+def _bands(ax, data: pd.DataFrame, names: list[str], counts: dict[str, str], aggregate: str,
+           baseline: str | None = None) -> None:
+    styles = style(names, baseline)
     for name in names:
         c = data[data["optimizer"] == name]
-        colour, marker = colours[name]
-        ax.plot(c["time"], c["center"], color=colour, marker=marker, markevery=25, lw=1.8,
-                label=f"{name} ({_runs(runs[name])}): {BAND[aggregate]}")
-        ax.fill_between(c["time"], c["lower"], c["upper"], color=colour, alpha=0.2, lw=0)
+        label = f"{name} ({counts[name]}{_partial_note(data, name)})"
+        if c.empty:   # every run failed: the legend still names it
+            ax.plot([], [], color=styles[name].colour, ls=styles[name].dashes,
+                    marker=styles[name].marker, label=label)
+            continue
+        _line(ax, name, c, styles[name], label)
 
 
 def _regret_axes(ax, data: pd.DataFrame) -> None:
@@ -74,73 +134,92 @@ def _regret_axes(ax, data: pd.DataFrame) -> None:
         ax.set_yscale("log")
 
 
-def regret(data: pd.DataFrame, names: list[str], runs: dict[str, int], aggregate: str,
-           ylabel: str, title: str, stem: Path) -> None:
+def _figure(width: float = 7, height: float = 5.6, columns: int = 1):
+    plt = _plt()
+    return plt.subplots(1, columns, figsize=(width, height), layout="constrained",
+                        squeeze=False, sharey=columns > 1)
+
+
+def regret(data: pd.DataFrame, names: list[str], counts: dict[str, str], aggregate: str,
+           ylabel: str, title: str, stem: Path, baseline: str | None = None) -> None:
     """The paper's figure: regret of the incumbent over simulated wall-clock time."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.8))
-    _bands(ax, data, names, runs, aggregate)
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    _bands(ax, data, names, counts, aggregate, baseline)
     _regret_axes(ax, data)
-    _finish(fig, ax, "Total wall-clock time [s]", ylabel, title, stem)
+    _finish(fig, ax, "Total wall-clock time [s]", ylabel, title, stem, BAND[aggregate])
 
 
-def aggregates(data: dict[str, pd.DataFrame], names: list[str], runs: dict[str, int],
-               title: str, stem: Path) -> None:
-    """Mean, median and IQM side by side, each with its bootstrap band."""
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(data), figsize=(5 * len(data), 4.2), sharey=True)
-    for ax, (how, frame) in zip(axes, data.items()):
-        _bands(ax, frame, names, runs, how)
+def aggregates(data: dict[str, pd.DataFrame], names: list[str], counts: dict[str, str],
+               title: str, stem: Path, baseline: str | None = None) -> None:
+    """Mean, median and IQM side by side, each with its bootstrap band; one legend below
+    the panels, clear of every axis label."""
+    fig, axes = _figure(5 * len(data), 5.2, len(data))
+    for ax, (how, frame) in zip(axes[0], data.items()):
+        _bands(ax, frame, names, counts, how, baseline)
         _regret_axes(ax, frame)
         ax.set_title(BAND[how], fontsize=9)
         ax.set_xlabel("Total wall-clock time [s]")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("Test regret")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, [label.split(":")[0] for label in labels], loc="lower center",
-               ncol=min(4, len(labels)), fontsize=8, bbox_to_anchor=(0.5, -0.08))
+    axes[0, 0].set_ylabel("Test regret")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(3, len(labels)),
+               fontsize=8)
     fig.suptitle(title, fontsize=9)
     _save(fig, stem)
-    plt.close(fig)
+    _plt().close(fig)
 
 
-def ecdf(final: dict[str, np.ndarray], title: str, stem: Path) -> None:
-    plt = _plt()
-    colours = style(list(final))
-    fig, ax = plt.subplots(figsize=(7, 4.8))
-    for name, values in final.items():
-        values = np.sort(values[~np.isnan(values)])
-        ax.step(values, np.arange(1, values.size + 1) / values.size, where="post",
-                color=colours[name][0], label=f"{name} ({_runs(values.size)})", lw=1.8)
-    ax.set_xscale("symlog", linthresh=1e-4)
+def ecdf(final: dict[str, np.ndarray], counts: dict[str, str], title: str, stem: Path,
+         baseline: str | None = None) -> None:
+    """The empirical CDF of each optimizer's final regret: 0 left of its best run, rising by
+    1/n at each run's value to 1."""
+    styles = style(list(final), baseline)
+    fig, axes = _figure()
+    ax = axes[0, 0]
+    kept = [np.sort(v[~np.isnan(v)]) for v in final.values()]
+    left = min((v[0] for v in kept if v.size), default=0.0)
+    for name, values in zip(final, kept):
+        s = styles[name]
+        x = np.concatenate([[left], values])
+        y = np.arange(values.size + 1) / max(values.size, 1)
+        ax.step(x, y, where="post", color=s.colour, ls=s.dashes, lw=s.width, zorder=s.zorder,
+                marker=s.marker, markersize=5, markevery=list(range(1, x.size)),
+                label=f"{name} ({counts[name]})")
+    if left > 0:
+        ax.set_xscale("log")
+    else:   # sampled runs can beat the mean optimum: regret 0 or below
+        ax.set_xscale("symlog", linthresh=1e-4)
+    ax.set_ylim(0, 1.02)
     _finish(fig, ax, "Final test regret", "Fraction of runs", title, stem)
 
 
 def lines(data: pd.DataFrame, names: list[str], ylabel: str, title: str, stem: Path, *,
-          logy: bool = False, band_label: str = "") -> None:
+          logy: bool = False, band_label: str = "", baseline: str | None = None) -> None:
     """One line per optimizer over time (columns optimizer, time, center[, lower, upper])."""
-    plt = _plt()
-    colours = style(names)
-    fig, ax = plt.subplots(figsize=(7, 4.8))
+    styles = style(names, baseline)
+    fig, axes = _figure()
+    ax = axes[0, 0]
     for name in names:
         c = data[data["optimizer"] == name]
-        colour, marker = colours[name]
-        ax.plot(c["time"], c["center"], color=colour, marker=marker, markevery=25,
-                label=f"{name}{band_label}", lw=1.8)
-        if "lower" in c:
-            ax.fill_between(c["time"], c["lower"], c["upper"], color=colour, alpha=0.2, lw=0)
+        if not c.empty:
+            _line(ax, name, c, styles[name], name)
     ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    _finish(fig, ax, "Total wall-clock time [s]", ylabel, title, stem)
+    if "complete" in data and not data["complete"].all():
+        band_label += "; dotted: before every run has a value"
+    _finish(fig, ax, "Total wall-clock time [s]", ylabel, title, stem, band_label)
 
 
-def critical_difference(result: Friedman, title: str, stem: Path) -> None:
+def critical_difference(result: Friedman, title: str, stem: Path,
+                        names: list[str] | None = None) -> None:
     """Demšar's (2006) diagram: average ranks on an axis (1 = best, left), a bar joining
-    optimizers whose ranks differ by less than Nemenyi's critical difference, the CD drawn."""
+    optimizers whose ranks differ by less than Nemenyi's critical difference, the CD drawn.
+    ``names``: every optimizer of the report (for the colours)."""
     plt = _plt()
     k = len(result.names)
-    colours = style(result.names)
+    colours = style(names or result.names)
     half = (k + 1) // 2
     base = 0.45 + 0.18 * len(result.groups)      # the group bars sit between axis and names
     bottom = base + (half - 1) * 0.5 + 0.4
@@ -162,7 +241,7 @@ def critical_difference(result: Friedman, title: str, stem: Path) -> None:
         left = i < half
         row = -(base + (i if left else k - 1 - i) * 0.5)
         x_text = lo - margin - 0.1 if left else hi + margin + 0.1
-        ax.plot([rank, rank, x_text], [0, row, row], color=colours[name][0], lw=1.2)
+        ax.plot([rank, rank, x_text], [0, row, row], color=colours[name].colour, lw=1.2)
         ax.text(x_text + (-0.05 if left else 0.05), row, f"{name} ({rank:.2f})",
                 ha="right" if left else "left", va="center", fontsize=8)
     for g, (i, j) in enumerate(result.groups):
@@ -173,13 +252,19 @@ def critical_difference(result: Friedman, title: str, stem: Path) -> None:
     plt.close(fig)
 
 
-def _finish(fig, ax, xlabel: str, ylabel: str, title: str, stem: Path) -> None:
-    """Labels, grid, legend; then save as PNG and PDF and close."""
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str, stem: Path,
+            legend_title: str = "") -> None:
+    """Labels, grid, and the legend below the axes (so it covers no line and no label); then
+    save as PNG and PDF and close."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    handles, labels = ax.get_legend_handles_labels()
+    if any("dotted" in label for label in labels):
+        legend_title += ("; " if legend_title else "") + "dotted: before every run has an incumbent"
+    fig.legend(handles, labels, loc="outside lower center", ncol=2 if len(labels) > 3 else 1,
+               fontsize=8, title=legend_title.strip("; :") or None, title_fontsize=8)
     _save(fig, stem)
     _plt().close(fig)
 

@@ -27,7 +27,7 @@ import os
 import socket
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +220,30 @@ def failed_runs(folder: str | Path) -> list[Path]:
     return sorted((Path(folder) / RUNS).glob("*/seed-*.failed.txt"))
 
 
+def error_line(traceback: str) -> str:
+    """The line of a traceback that names the error (its last non-empty line)."""
+    lines = [line.strip() for line in traceback.splitlines() if line.strip()]
+    return lines[-1] if lines else "(empty traceback)"
+
+
+def _failures(folder: Path, planned: set[tuple[str, int]] | None, done: set[tuple[str, int]]
+              ) -> dict[str, dict[int, str]]:
+    """Per label, seed -> the error line of each failed run of the experiment that has no run
+    file (a redone run removes its traceback; one left beside a run file is stale)."""
+    out: dict[str, dict[int, str]] = {}
+    for path in failed_runs(folder):
+        try:
+            seed = int(path.name.removeprefix("seed-").removesuffix(".failed.txt"))
+            text = path.read_text(errors="replace")
+        except (ValueError, OSError):
+            continue
+        key = (path.parent.name, seed)
+        if key in done or (planned is not None and key not in planned):
+            continue
+        out.setdefault(key[0], {})[seed] = error_line(text)
+    return {label: dict(sorted(seeds.items())) for label, seeds in sorted(out.items())}
+
+
 def read_overhead(path: Path, events: int) -> np.ndarray | None:
     """The optimizer overhead beside the run file at ``path`` (cumulative seconds per event), or
     None when it is missing (runs made before it was recorded) or does not fit the run file."""
@@ -245,6 +269,8 @@ class Loaded:
     facts: list[dict[str, Any]]
     events: pd.DataFrame         #: see :func:`load_events`
     trajectories: pd.DataFrame   #: see :func:`load_trajectories`
+    #: label -> seed -> the error line of each run that failed (and was not redone)
+    failures: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
 EVENT_FRAME = ["optimizer", "seed", *COLUMNS, "overhead"]
@@ -258,7 +284,8 @@ def load(folder: str | Path, mode: str | None = None) -> Loaded:
     facts_list, events, trajectories = [], [], []
     experiment = _experiment(Path(folder))
     mode = mode or _trajectory_mode(experiment)
-    for path, arrays, facts in _readable_runs(Path(folder), _planned(experiment)):
+    planned = _planned(experiment)
+    for path, arrays, facts in _readable_runs(Path(folder), planned):
         ident = {"optimizer": facts["label"], "seed": facts["seed"]}
         df = pd.DataFrame({c: arrays[c] for c in COLUMNS})
         df["hash"] = df["hash"].str.decode("ascii")
@@ -273,7 +300,9 @@ def load(folder: str | Path, mode: str | None = None) -> Loaded:
     def frame(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
-    return Loaded(facts_list, frame(events, EVENT_FRAME), frame(trajectories, TRAJECTORY_FRAME))
+    done = {(f["label"], f["seed"]) for f in facts_list}
+    return Loaded(facts_list, frame(events, EVENT_FRAME), frame(trajectories, TRAJECTORY_FRAME),
+                  _failures(Path(folder), planned, done))
 
 
 def load_events(folder: str | Path) -> pd.DataFrame:

@@ -34,25 +34,46 @@ log = logging.getLogger(__name__)
 
 
 def prepare_output(experiment: Experiment, source: Path, output: Path, force: bool) -> None:
-    """Create or resume the output folder; refuse a folder of a different experiment."""
+    """Create or resume the output folder; refuse a folder of a different experiment.  The
+    seeds are not part of an experiment's identity: a folder resumed with other seeds keeps its
+    runs, and its ``experiment.yaml`` lists every seed it holds runs for (so the report reads
+    them all).  A folder marked the old way (seeds in the identity) is accepted and re-marked."""
     identity = experiment.identity()
     marker = output / "experiment.json"
+    seeds = experiment.seeds
     if marker.exists():
         try:
             previous = json.loads(marker.read_text()).get("identity")
-        except (json.JSONDecodeError, OSError):
+        except (json.JSONDecodeError, OSError, AttributeError):
             previous = None
-        if previous != identity:
+        before = _recorded_seeds(output)
+        legacy = before is not None and previous == experiment.identity(before)
+        if previous != identity and not legacy:
             if not force:
                 raise ExperimentError(f"{output}: holds results of a different experiment; "
                                       "use another --output, or --force to replace them")
             for path in run_files(output):
                 path.unlink()
+        elif before is not None and not set(before) <= set(experiment.seed_list):
+            seeds = sorted({*before, *experiment.seed_list})
     output.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output / "experiment.yaml", yaml.safe_dump(
-        experiment.model_dump(mode="json"), sort_keys=False))
+        {**experiment.model_dump(mode="json"), "seeds": seeds}, sort_keys=False))
     atomic_write_text(marker, json.dumps({"identity": identity, "source": str(source)},
                                          indent=2) + "\n")
+
+
+def _recorded_seeds(output: Path) -> list[int] | None:
+    """The seed list in the folder's ``experiment.yaml`` (None if it cannot be read)."""
+    try:
+        seeds = yaml.safe_load((output / "experiment.yaml").read_text())["seeds"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        return list(range(seeds))
+    if isinstance(seeds, list) and all(isinstance(s, int) for s in seeds):
+        return seeds
+    return None
 
 
 def metadata(experiment: Experiment, start: float, walls: dict[str, float]) -> dict[str, Any]:

@@ -21,12 +21,9 @@ BOOTSTRAP_RESAMPLES = 2000
 #: Regret below this counts as this on the log scale of the anytime measure (1e-5 is 0.001 % of
 #: accuracy, below the spread of NAS-Bench-101's three training repeats).
 REGRET_FLOOR = 1e-5
-#: The exact one-sided p-value of a Wilcoxon signed-rank test on n pairs is at least 2^-n, so
-#: n >= 5 pairs are needed before p < 0.05 is possible at all.
-MIN_PAIRED = 5
-#: Mann-Whitney U's exact one-sided p is at least 1 / C(n_a + n_b, n_a): 4 runs each (1/70)
-#: leave room for a multiple-comparison correction; 3 and 3 (1/20) cannot reach 0.05.
-MIN_UNPAIRED = 4
+# A test is run only where p < ALPHA is possible at all (:func:`fewest_seeds`): the exact
+# one-sided Wilcoxon p on n pairs is at least 2^-n (5 pairs), Mann-Whitney U's at least
+# 1 / C(n_a + n_b, n_a) (4 runs each); two-sided, twice that (6 pairs, 4 runs each).
 #: Friedman's chi-square approximation is poor on fewer blocks (seeds shared by all optimizers).
 MIN_BLOCKS = 5
 
@@ -104,33 +101,55 @@ class PairTest:
     p_lower: float
 
 
-def pair_test(a: str, b: str, values_a: dict[int, float], values_b: dict[int, float]
-              ) -> PairTest:
+def pair_test(a: str, b: str, values_a: dict[int, float], values_b: dict[int, float],
+              alternative: str = "less") -> PairTest:
     """Wilcoxon signed-rank on the seeds' differences when both optimizers ran the same seeds,
-    else Mann-Whitney U; raises :class:`Untestable` with too few runs for p < ALPHA."""
+    else Mann-Whitney U; one-sided (``less``: a's regret is lower) or ``two-sided``; raises
+    :class:`Untestable` with too few runs for p < ALPHA."""
+    sided = "" if alternative == "less" else f", {alternative}"
     if values_a.keys() == values_b.keys():
         seeds = sorted(values_a)
-        if len(seeds) < MIN_PAIRED:
-            what = (f"the Wilcoxon signed-rank test (paired by seed) needs at least "
-                    f"{MIN_PAIRED} seeds")
+        least = fewest_seeds(1, alternative, paired=True)
+        if len(seeds) < least:
+            what = (f"the Wilcoxon signed-rank test (paired by seed{sided}) needs at least "
+                    f"{least} seeds")
             raise Untestable(f"{what}, got {len(seeds)} for {a}/{b}", what, str(len(seeds)))
         diff = np.array([values_a[s] - values_b[s] for s in seeds])
         p_lower = float(np.mean((diff < 0) + 0.5 * (diff == 0)))
         if not diff.any():  # identical on every seed: no evidence either way
             return PairTest(a, b, "wilcoxon", len(seeds), len(seeds), 0.0, 1.0, p_lower)
-        res = stats.wilcoxon(diff, alternative="less")
+        res = stats.wilcoxon(diff, alternative=alternative)
         return PairTest(a, b, "wilcoxon", len(seeds), len(seeds), float(res.statistic),
                         float(res.pvalue), p_lower)
     x, y = np.array(list(values_a.values())), np.array(list(values_b.values()))
-    if min(x.size, y.size) < MIN_UNPAIRED:
-        what = (f"the Mann-Whitney U test (unpaired: the seeds differ) needs at least "
-                f"{MIN_UNPAIRED} runs of each optimizer")
+    least = fewest_seeds(1, alternative, paired=False)
+    if min(x.size, y.size) < least:
+        what = (f"the Mann-Whitney U test (unpaired: the seeds differ{sided}) needs at least "
+                f"{least} runs of each optimizer")
         got = f"{x.size} and {y.size}"
         raise Untestable(f"{what}, got {got} for {a}/{b}", what, got)
-    res = stats.mannwhitneyu(x, y, alternative="less")
+    res = stats.mannwhitneyu(x, y, alternative=alternative)
     p_lower = float(np.mean((x[:, None] < y) + 0.5 * (x[:, None] == y)))
     return PairTest(a, b, "mann-whitney", x.size, y.size, float(res.statistic),
                     float(res.pvalue), p_lower)
+
+
+def smallest_p(paired: bool, n_a: int, n_b: int, alternative: str = "less") -> float:
+    """The smallest p-value the exact test can give at all on these sample sizes: 2^-n for
+    Wilcoxon on n pairs, 1 / C(n_a + n_b, n_a) for Mann-Whitney U; twice that two-sided."""
+    p = 0.5 ** n_a if paired else 1 / math.comb(n_a + n_b, n_a)
+    return min(1.0, p * (1 if alternative == "less" else 2))
+
+
+def fewest_seeds(tests: int, alternative: str = "less", paired: bool = True,
+                 alpha: float = ALPHA) -> int:
+    """The fewest seeds (runs of each optimizer) for which a family of ``tests`` tests,
+    Holm-adjusted, can have any p below ``alpha``: Holm multiplies the smallest p by the
+    number of tests, so the exact test's smallest p must lie below ``alpha / tests``."""
+    n = 1
+    while smallest_p(paired, n, n, alternative) * tests >= alpha:
+        n += 1
+    return n
 
 
 def holm(pvalues: list[float]) -> list[float]:

@@ -264,11 +264,11 @@ def test_run_twice_same_bytes_and_resume(tmp_path, capsys):
     assert files(a) == files(b)
     assert all(p.stat().st_mtime_ns == m for p, m in mtimes.items())
     # a different experiment in the same folder is refused, unless --force
-    changed = write_yaml(tmp_path / "other.yaml", {**TINY, "seeds": 3})
+    changed = write_yaml(tmp_path / "other.yaml", {**TINY, "budget": {"time": 5.0e4}})
     assert main(["run", str(changed), "--output", str(a), "--no-report"]) == 2
     assert "different experiment" in capsys.readouterr().err
     assert main(["run", str(changed), "--output", str(a), "--no-report", "--force"]) == 0
-    assert len(files(a)) == 12
+    assert len(files(a)) == 8 and files(a) != files(b)
 
 
 def test_results_as_dataframes(tmp_path):

@@ -77,7 +77,8 @@ def test_grid_and_aggregates(folder):
     row = med[(med.optimizer == "alpha") & (med.time == 1000.0)].iloc[0]
     assert row.center == pytest.approx(np.median([0.22 - Y_TEST, 0.12 - Y_TEST]))
     iqm = curves(folder, aggregate="iqm", grid=grid)
-    assert set(iqm.columns) == {"optimizer", "time", "center", "lower", "upper", "runs"}
+    assert set(iqm.columns) == {"optimizer", "time", "center", "lower", "upper", "runs",
+                                "complete"}
     last = iqm[(iqm.optimizer == "alpha") & (iqm.time == 1000.0)].iloc[0]
     values = np.array([0.22, 0.12]) - Y_TEST
     assert last.center == pytest.approx(sps.trim_mean(values, 0.25)) and last.runs == 2
@@ -146,7 +147,12 @@ def test_pairwise_tests_equal_scipy_with_holm(tmp_path):
     folder = final_regrets(tmp_path, {"a": dict(enumerate(A)), "b": dict(enumerate(B)),
                                       "c": dict(enumerate(C))})
     table, notes = significance(folder, [100.0])
-    assert notes == [] and len(table) == 6 and set(table["test"]) == {"wilcoxon"}
+    assert len(table) == 6 and set(table["test"]) == {"wilcoxon"}
+    # 6 seeds: the smallest one-sided p is 1/64, times 6 tests is above 0.05, and the page says so
+    assert notes == ["at 100 s: no test can reach p < 0.05 with 6 seed(s): Holm's correction "
+                     "over 6 one-sided tests needs a p below 0.00833, which the exact tests "
+                     "cannot give on so few runs; 7 seeds run by every optimizer would be "
+                     "needed"]
     row = table[(table.a == "a") & (table.b == "b")].iloc[0]
     diff = np.array(A) - np.array(B)
     assert row.p == pytest.approx(sps.wilcoxon(diff, alternative="less").pvalue, abs=1e-12)
@@ -182,7 +188,10 @@ def test_too_few_seeds_name_the_test_and_how_many(tmp_path):
     table, notes = significance(folder, [100.0])
     assert table.empty and notes == [
         "at 100 s: the Wilcoxon signed-rank test (paired by seed) needs at least 5 seeds, got 4 "
-        "for a/b, a/c, b/c: not tested"]
+        "for a/b, a/c, b/c: not tested",
+        "at 100 s: no test can reach p < 0.05 with 4 seed(s): Holm's correction over 6 "
+        "one-sided tests needs a p below 0.00833, which the exact tests cannot give on so few "
+        "runs; 7 seeds run by every optimizer would be needed"]
     with pytest.raises(stats.Untestable, match="got 4 for a/b"):
         stats.pair_test("a", "b", dict(enumerate(A[:4])), dict(enumerate(B[:4])))
     _, notes = critical_differences(folder, [100.0])
@@ -278,6 +287,9 @@ def test_bad_report_input_is_one_line_each_and_the_rest_is_written(tmp_path, cap
         "report time 5000 s is beyond every run's time budget (1000 s): left out",
         "at 100 s: the Mann-Whitney U test (unpaired: the seeds differ) needs at least 4 runs "
         "of each optimizer, got 3 and 3 for a/b: not tested",
+        "at 100 s: no test can reach p < 0.05 with 3 seed(s): Holm's correction over 2 "
+        "one-sided tests needs a p below 0.025, which the exact tests cannot give on so few "
+        "runs; 6 seeds run by every optimizer would be needed",
         "at 100 s: the Friedman test (critical-difference diagram) needs at least 3 "
         "optimizers, got 2 (a ran seeds 0-2; b ran seeds 10-12)",
         "optimizer overhead was not recorded for some runs (made by a version before it "
@@ -330,3 +342,204 @@ def test_highest_budget_trajectory_by_hand():
     assert highest["incumbent_test_error"].tolist() == [0.31, 0.51, 0.51, 0.41, 0.41]
     pooled = trajectory(arrays, 0.0, 0.0, "pooled")
     assert pooled["incumbent_validation_error"].tolist() == [0.30, 0.30, 0.10, 0.10, 0.10]
+
+
+# -- what a researcher sees first: curves, visibility, tests against a baseline, failures ------
+
+def test_aggregate_curves_are_solid_only_over_every_run(tmp_path):
+    """A run that gets its incumbent late, and badly, would lift the mean of the others: the
+    curve is 'complete' (solid) only from the time every run has one, and from there the
+    aggregate of that fixed set never rises (validation regret; test regret here too, as the
+    incumbents' test errors fall with their validation errors)."""
+    make_run(tmp_path, "x", 0, [(10, 0.30, 0.31, False), (200, 0.10, 0.11, False)])
+    make_run(tmp_path, "x", 1, [(20, 0.20, 0.21, False), (300, 0.09, 0.10, False)])
+    make_run(tmp_path, "x", 2, [(20, 1.0, 1.0, True), (100, 0.60, 0.61, False),
+                                (400, 0.08, 0.09, False)])
+    grid = np.geomspace(10, 1000, 60)
+    for metric in ("validation_regret", "test_regret"):
+        for how in stats.AGGREGATES:
+            c = curves(tmp_path, metric, how, grid)
+            assert (c["complete"] == (c["time"] >= 100)).all()
+            assert (c["runs"] == np.select([c.time >= 100, c.time >= 20, c.time >= 10],
+                                           [3, 2, 1], 0)).all()
+            solid = c[c["complete"]]["center"].to_numpy()
+            assert np.all(np.diff(solid) <= 0), (metric, how)
+    mean = curves(tmp_path, "test_regret", "mean", grid)
+    partial = mean[~mean["complete"]]["center"].to_numpy()
+    assert mean[mean.complete]["center"].iloc[0] > partial[-1]   # what the rule keeps apart
+
+
+def _axes_pixels(png):
+    """The pixels inside the axes frame of a one-axes figure (its black spines)."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        rgb = np.asarray(image.convert("RGB")).astype(int)
+    dark = rgb.max(axis=2) < 60
+    rows = np.flatnonzero(dark.mean(axis=1) > 0.5)
+    cols = np.flatnonzero(dark.mean(axis=0) > 0.4)
+    assert rows.size >= 2 and cols.size >= 2, "no axes frame found"
+    return rgb[rows.min() + 3:rows.max() - 2, cols.min() + 3:cols.max() - 2]
+
+
+def _near(pixels, colour, tolerance=40):
+    target = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(pixels - target).sum(axis=2) < tolerance).sum())
+
+
+def test_every_optimizer_is_visible_where_lines_coincide(tmp_path):
+    """Random search and regularized evolution share their first configurations: identical
+    runs.  Each must still show in the PNG's plot area (the baseline on top, thinner; the other
+    wider below it, with markers at other points)."""
+    from harness import figures
+
+    rows = [(10 * 2 ** i, 0.3 / (i + 1), 0.31 / (i + 1), False) for i in range(8)]
+    for label in ("random_search", "regularized_evolution", "tpe"):
+        for seed in range(3):
+            make_run(tmp_path, label, seed, rows)
+    out = report(tmp_path, show=False)
+    styles = figures.style(["random_search", "regularized_evolution", "tpe"], "random_search")
+    for stem in ("test_regret", "validation_regret", "test_regret_ecdf", "distinct_cells"):
+        pixels = _axes_pixels(out / f"{stem}.png")
+        for name, s in styles.items():
+            assert _near(pixels, s.colour) > 30, (stem, name)
+    # the check can fail: one line drawn exactly over another hides it
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    for name in ("regularized_evolution", "random_search"):
+        ax.plot([1, 2, 3], [3, 2, 1], color=styles[name].colour, lw=2)
+    fig.savefig(tmp_path / "hidden.png")
+    plt.close(fig)
+    hidden = _axes_pixels(tmp_path / "hidden.png")
+    assert _near(hidden, styles["regularized_evolution"].colour) == 0
+
+
+def test_styles_are_fixed_and_distinct_for_twelve():
+    from harness import figures
+
+    custom = [f"mine_{i}" for i in range(12)]
+    styles = figures.style(custom)
+    assert len({s.colour for s in styles.values()}) == 12
+    assert len({s.marker for s in styles.values()}) == 12
+    mixed = figures.style(["tpe", "mine_0", "random_search", *custom[1:9]])
+    assert len({s.colour for s in mixed.values()}) == 11
+    assert mixed["tpe"].colour == figures.style(["tpe"])["tpe"].colour == figures.PALETTE[5]
+    assert mixed["random_search"].colour == figures.PALETTE[0]
+
+
+def test_each_optimizer_against_the_baseline_by_default(tmp_path):
+    rs = [0.020, 0.018, 0.021, 0.025, 0.019, 0.017, 0.022, 0.023]
+    good = [v - 0.005 - 0.001 * i for i, v in enumerate(rs)]
+    same = [v + (0.001 if i % 2 else -0.001) for i, v in enumerate(rs)]
+    folder = final_regrets(tmp_path, {"random_search": dict(enumerate(rs)),
+                                      "good": dict(enumerate(good)),
+                                      "same": dict(enumerate(same))})
+    table, notes = significance(folder, [100.0])
+    assert notes == [] and len(table) == 2 and set(table["b"]) == {"random_search"}
+    assert set(table["alternative"]) == {"two-sided"}
+    row = table.set_index("a").loc["good"]
+    p = sps.wilcoxon(np.array(good) - rs, alternative="two-sided").pvalue
+    p_same = sps.wilcoxon(np.array(same) - rs, alternative="two-sided").pvalue
+    assert row.p == pytest.approx(p) and row.p_holm == pytest.approx(stats.holm([p, p_same])[0])
+    assert row.significant and row.p_a_lower == 1.0
+    assert not table.set_index("a").loc["same"].significant
+    every, _ = significance(folder, [100.0], all_pairs=True)
+    assert len(every) == 6 and set(every["alternative"]) == {"less"}
+    other, _ = significance(folder, [100.0], baseline="same")
+    assert set(other["b"]) == {"same"}
+    with pytest.raises(ReportError, match="baseline 'nope' is not among the optimizers"):
+        significance(folder, [100.0], baseline="nope")
+    out = report(folder, times=[100.0], show=False)
+    md = (out / "significance.md").read_text()
+    assert "Each optimizer against random_search" in md
+    assert "| good | wilcoxon | 8 | **" in md and "lower regret" in md
+    assert "| same | wilcoxon | 8 |" in md and "no significant difference" in md
+    assert "Each optimizer against random_search" in (out / "index.html").read_text()
+
+
+def test_the_page_says_when_no_test_can_reach_alpha(tmp_path):
+    """5 seeds, 6 optimizers against random search: Holm needs p < 0.05/6, a two-sided exact
+    Wilcoxon on 5 seeds gives at least 1/16; the page says so and that 8 seeds would do."""
+    names = ["random_search", "a", "b", "c", "d", "e", "f"]
+    rng = np.random.default_rng(3)
+    folder = final_regrets(tmp_path, {n: dict(enumerate(rng.uniform(0.01, 0.02, 5) - 0.002 * i))
+                                      for i, n in enumerate(names)})
+    out = report(folder, times=[100.0], show=False)
+    page = (out / "index.html").read_text()
+    assert ("no test can reach p &lt; 0.05 with 5 seed(s): Holm&#x27;s correction over 6 "
+            "two-sided tests") in page
+    assert "8 seeds run by every optimizer would be needed" in page
+    assert "None: every test and figure could be computed" not in page
+    assert stats.fewest_seeds(6, "two-sided") == 8
+    assert stats.smallest_p(True, 7, 7, "two-sided") * 6 >= 0.05
+    assert stats.smallest_p(True, 8, 8, "two-sided") * 6 < 0.05
+
+
+def test_a_failed_optimizer_never_disappears(tmp_path):
+    from harness.report import _counts, failure_notes
+    from harness.results import load
+
+    final_regrets(tmp_path, {"a": dict(enumerate(A[:3]))})
+    for label, seeds in (("a", (3, 4)), ("broken", (0, 1))):
+        for seed in seeds:
+            RunKey(label, seed).failed_path(tmp_path).parent.mkdir(parents=True, exist_ok=True)
+            RunKey(label, seed).failed_path(tmp_path).write_text(
+                f"Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+                f"ValueError: boom {seed}\n\n")
+    loaded = load(tmp_path)
+    assert loaded.failures == {"a": {3: "ValueError: boom 3", 4: "ValueError: boom 4"},
+                               "broken": {0: "ValueError: boom 0", 1: "ValueError: boom 1"}}
+    assert _counts(loaded, ["a", "broken"]) == {"a": "3 runs; 2 of 5 failed",
+                                                "broken": "all 2 runs failed"}
+    assert failure_notes(loaded) == [
+        "a: 2 of 5 runs failed (first, seed 3: ValueError: boom 3; tracebacks in "
+        "runs/a/seed-*.failed.txt): its figures and tables use the 3 runs that finished",
+        "broken: 2 of 2 runs failed (first, seed 0: ValueError: boom 0; tracebacks in "
+        "runs/broken/seed-*.failed.txt): it has no results"]
+    out = report(tmp_path, times=[100.0], show=False)
+    final = (out / "final_regret.md").read_text()
+    assert "| broken | 100 | | | | | 0 | 2: ValueError: boom 0 |" in final
+    assert "| 3 | 2: ValueError: boom 3 |" in final
+    assert "| broken | 0 | 2 |" in (out / "summary.md").read_text()
+    assert "broken: 2 of 2 runs failed" in (out / "index.html").read_text()
+    table = final_table(tmp_path, [100.0]).set_index("optimizer")
+    assert table.loc["broken", "failed"] == 2 and table.loc["broken", "runs"] == 0
+
+
+def test_legends_cover_no_axis_label_and_the_ecdf_starts_at_zero(tmp_path, monkeypatch):
+    from harness import figures
+
+    saved, save = {}, figures._save
+
+    def keep(fig, stem):
+        save(fig, stem)
+        if not fig.legends:   # the critical-difference diagram has none
+            return
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        legend = fig.legends[0].get_window_extent(renderer)
+        labels = [t.get_window_extent(renderer) for ax in fig.axes
+                  for t in (ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels())
+                  if t.get_text()]
+        axes = [ax.get_window_extent(renderer) for ax in fig.axes]
+        saved[stem.name] = (legend, labels, axes)
+        lines = [(line.get_xdata(), line.get_ydata()) for ax in fig.axes for line in ax.lines]
+        saved[stem.name + "_lines"] = lines
+
+    monkeypatch.setattr(figures, "_save", keep)
+    values = {"a": dict(enumerate(A)), "b": dict(enumerate(B)), "c": dict(enumerate(C))}
+    report(final_regrets(tmp_path, values), times=[100.0], show=False)
+    for stem in ("test_regret_aggregates", "test_regret", "test_regret_ecdf", "average_rank"):
+        legend, labels, axes = saved[stem]
+        assert labels and not any(legend.overlaps(box) for box in labels + axes), stem
+    ecdf_lines = saved["test_regret_ecdf_lines"]
+    assert len(ecdf_lines) == 3 and all(np.asarray(y)[0] == 0 and np.asarray(y)[-1] == 1
+                                        for _, y in ecdf_lines)
+
+
+def test_report_help_says_what_the_aggregates_draw(capsys):
+    assert main(["report", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")
+    assert "95% percentile-bootstrap band" in text and "s.e." not in text
+    assert "--baseline" in text and "--all-pairs" in text

@@ -132,6 +132,9 @@ def cmd_query(args: argparse.Namespace) -> int:
         if args.epochs not in computed:
             raise InputError(f"--epochs {args.epochs} not in this store's budgets {nb.budgets}")
         computed = {args.epochs: computed[args.epochs]}
-    fixed["module_adjacency"] = fixed["module_adjacency"].tolist()
-    print(json.dumps({**fixed, "runs": {str(k): v for k, v in computed.items()}}, indent=2))
+    rows = fixed["module_adjacency"].tolist()
+    fixed["module_adjacency"] = "@matrix@"   # printed below as one row per line, still JSON
+    text = json.dumps({**fixed, "runs": {str(k): v for k, v in computed.items()}}, indent=2)
+    print(text.replace('"@matrix@"', "[\n" + ",\n".join(f"    {json.dumps(r)}" for r in rows)
+                       + "\n  ]"))
     return 0

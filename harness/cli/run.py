@@ -70,7 +70,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             update={"backend": args.backend})})
     output = args.output or Path(experiment.output)
     done, failures = run_experiment(experiment, args.experiment, output, force=args.force)
-    log.info("%s: %d runs done now, results in %s", experiment.name, done, output)
+    if done:
+        log.info("%s: %d runs done now, results in %s", experiment.name, done, output)
+    else:
+        total = len(experiment.optimizers) * len(experiment.seed_list)
+        log.info("%s: all %d runs already done, results in %s", experiment.name, total, output)
     if failures:  # first: a report that fails for want of results must not hide why
         print(f"nasbench: {len(failures)} run(s) failed (tracebacks in {output}/runs/*/"
               "*.failed.txt):", file=sys.stderr)
@@ -81,5 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.results import run_files
 
         if run_files(output):
-            report(output, times=experiment.report.times, aggregate=experiment.report.aggregate)
+            report(output, times=experiment.report.times, aggregate=experiment.report.aggregate,
+                   baseline=experiment.report.baseline,
+                   all_pairs=experiment.report.pairs == "all")
     return 1 if failures else 0
