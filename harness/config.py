@@ -7,7 +7,9 @@ file that would fail later.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
 import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,9 +27,11 @@ MAX_SEEDS = 100_000       # seeds per experiment
 MAX_SEED = 2**63 - 1
 MAX_YAML_NODES = 100_000  # values in the file, counted with aliases expanded
 MAX_YAML_DEPTH = 64       # levels of nesting
+MAX_GRID = 1_000          # optimizers one grid entry expands into
 
 #: Settings added after results folders existed, left out of the identity at their default.
-ADDED_LATER = {("benchmark", "absent"): "error", ("benchmark", "cells"): "all"}
+ADDED_LATER = {("benchmark", "absent"): "error", ("benchmark", "cells"): "all",
+               ("benchmark", "max_vertices"): 7}
 #: Settings that change only how results are read: hashed at these fixed values, so changing
 #: them keeps a folder's identity (and folders made when they counted keep theirs at defaults).
 READ_ONLY = {("budget", "trajectory"): "pooled"}
@@ -103,6 +107,15 @@ class BenchmarkConfig(_Strict):
         "all", description="the encoding's space, or one categorical over the store's cells "
         "(what a partial store from build-table --sample can be searched with)")
     live: LiveConfig | None = Field(None, description="training settings (nasbench101-live)")
+    max_vertices: int = Field(7, strict=True, description="7: the whole space; 6: "
+                              "NAS-Bench-Mini (the paper's Figure 8), encoding A over 6 vertices")
+
+    @field_validator("max_vertices")
+    @classmethod
+    def _vertices(cls, v):
+        if not 2 <= v <= 7:
+            raise ValueError(f"max_vertices must be from 2 to 7 (6: NAS-Bench-Mini), got {v}")
+        return v
 
     @property
     def is_live(self) -> bool:
@@ -126,6 +139,10 @@ class BenchmarkConfig(_Strict):
             raise ValueError("'live' is only for nasbench101-live")
         if self.is_live and (self.absent, self.cells) != ("error", "all"):
             raise ValueError("'absent' and 'cells' are for tables, not nasbench101-live")
+        if self.max_vertices != 7 and (self.encoding != "A" or self.cells != "all"
+                                       or self.is_live):
+            raise ValueError(f"max_vertices {self.max_vertices} restricts encoding A of a "
+                             "table (cells: all), not this benchmark")
         return self
 
 
@@ -142,10 +159,53 @@ class OptimizerConfig(_Strict):
     name: str
     label: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] | None = Field(
+        None, description="values per parameter: one optimizer per combination, labelled "
+        "KEY@param=value,...")
 
     @property
     def key(self) -> str:
         return self.label or self.name
+
+    def members(self) -> list[OptimizerConfig]:
+        """This entry, or the optimizers its grid expands into (in ``itertools.product``
+        order), each with its own label and its grid values added to ``params``."""
+        if self.grid is None:
+            return [self]
+        names = list(self.grid)
+        return [OptimizerConfig(name=self.name, label=grid_label(self.key, dict(zip(names, v))),
+                                params={**self.params, **dict(zip(names, v))})
+                for v in itertools.product(*self.grid.values())]
+
+    def varied(self) -> dict[str, dict[str, Any]]:
+        """Label of each grid member -> its grid values (empty without a grid)."""
+        if self.grid is None:
+            return {}
+        names = list(self.grid)
+        return {grid_label(self.key, dict(zip(names, v))): dict(zip(names, v))
+                for v in itertools.product(*self.grid.values())}
+
+    @model_validator(mode="after")
+    def _grid(self):
+        if self.grid is None:
+            return self
+        if not self.grid:
+            raise ValueError("grid names no parameter")
+        for name, values in self.grid.items():
+            if not values:
+                raise ValueError(f"grid.{name} is an empty list")
+            if name in self.params:
+                raise ValueError(f"{name} is given both in params and in grid")
+            shown = [_value_text(x) for x in values]
+            twice = sorted({x for x in shown if shown.count(x) > 1})
+            if twice:
+                raise ValueError(f"grid.{name} lists {twice[0]} twice")
+        combinations = math.prod(len(v) for v in self.grid.values())
+        if combinations > MAX_GRID:
+            raise ValueError(f"grid expands into {combinations:,} optimizers, more than "
+                             f"{MAX_GRID:,}")
+        self.members()   # each member's label must be a folder name
+        return self
 
     @field_validator("label")
     @classmethod
@@ -153,6 +213,17 @@ class OptimizerConfig(_Strict):
         if v is not None and (not v or any(c in v for c in "/\\\0") or v.startswith(".")):
             raise ValueError(f"label {v!r} must be usable as a folder name")
         return v
+
+
+def grid_label(key: str, varied: dict[str, Any]) -> str:
+    """The label of a grid member: ``KEY@param=value,...`` (a float as short as it reads back)."""
+    return key + "@" + ",".join(f"{k}={_value_text(v)}" for k, v in varied.items())
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, float) and float(f"{value:g}") == value:
+        return f"{value:g}"
+    return str(value)
 
 
 class ExecutionConfig(_Strict):
@@ -195,7 +266,7 @@ class Experiment(_Strict):
 
     @model_validator(mode="after")
     def _unique_labels(self):
-        keys = [o.key for o in self.optimizers]
+        keys = [o.key for o in self.optimizer_list()]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
             raise ValueError(f"optimizer {dupes[0]!r} appears twice; give each a distinct label")
@@ -205,6 +276,14 @@ class Experiment(_Strict):
     def seed_list(self) -> list[int]:
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
 
+    def optimizer_list(self) -> list[OptimizerConfig]:
+        """The optimizers the runs are made with: each entry, its grid expanded."""
+        return [m for o in self.optimizers for m in o.members()]
+
+    def runs(self) -> list[tuple[OptimizerConfig, int]]:
+        """Every planned run: (optimizer, seed), optimizer by optimizer."""
+        return [(o, seed) for o in self.optimizer_list() for seed in self.seed_list]
+
     def identity(self) -> str:
         """Hash of what defines the runs; a results folder is resumed only by an experiment
         with the same identity.
@@ -212,11 +291,17 @@ class Experiment(_Strict):
         Defining: ``benchmark`` (table, encoding, repeat, cost, invalid, absent, cells, live
         settings), ``budget.time``, ``budget.workers``, ``budget.charge_optimizer_time``,
         ``budget.max_evaluations``, the seeds (as a list) and each optimizer's name, label and
-        params, and the experiment's ``name`` (as it always was).  Not defining, because they
+        params (a grid counted as the optimizers it expands into; a parameter whose default
+        changed counted at its default when left out: a folder made with the former default
+        is refused, not mixed), and the experiment's ``name``.  Not defining, because they
         only change where runs execute or how results are read: ``output``, ``execution``,
         ``report`` and ``budget.trajectory``.
         """
+        return self._identity(former=False)
+
+    def _identity(self, former: bool) -> str:
         core = self.model_dump(mode="json", exclude={"output", "execution", "report"})
+        core["optimizers"] = [_optimizer_identity(o, former) for o in self.optimizer_list()]
         core["seeds"] = self.seed_list
         for (section, key), value in READ_ONLY.items():
             core[section][key] = value
@@ -224,6 +309,36 @@ class Experiment(_Strict):
             if core[section].get(key) == default:
                 del core[section][key]
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
+
+
+    def former_defaults_note(self, previous: str | None) -> str:
+        """Why a folder with identity ``previous`` is refused, when it was made with the
+        optimizers' former defaults (see :data:`optimizers.settings.FORMER_DEFAULTS`); else ''."""
+        if previous is None or previous != self._identity(former=True):
+            return ""
+        from optimizers.settings import FORMER_DEFAULTS
+
+        changed = {o.name for o in self.optimizer_list()} & set(FORMER_DEFAULTS)
+        give = "; ".join(f"{name}: {FORMER_DEFAULTS[name]}" for name in sorted(changed))
+        return (f" (its runs used the former defaults of {', '.join(sorted(changed))}, which "
+                "are now the paper's settings; to add to them, give the former values as "
+                f"params: {give})")
+
+
+def _optimizer_identity(optimizer: OptimizerConfig, former: bool) -> dict[str, Any]:
+    """What of an optimizer defines its runs: name, label and params, plus the current default
+    of each parameter whose default changed (:data:`optimizers.settings.FORMER_DEFAULTS`) that
+    the params leave out, so that a folder made with the former default is not resumed with
+    the new one.  ``former``: the identity as it was computed before the change."""
+    from optimizers import get_optimizer
+    from optimizers.registry import BUILTIN
+    from optimizers.settings import FORMER_DEFAULTS
+
+    params = dict(optimizer.params)
+    if not former and optimizer.name in BUILTIN and optimizer.name in FORMER_DEFAULTS:
+        defaults = get_optimizer(optimizer.name).params
+        params = {**{k: defaults[k].default for k in FORMER_DEFAULTS[optimizer.name]}, **params}
+    return {"name": optimizer.name, "label": optimizer.label, "params": params}
 
 
 def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
@@ -331,9 +446,11 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
     from optimizers import get_optimizer
 
     for i, opt in enumerate(experiment.optimizers):
+        _check_grid(opt, i, path, node)
         try:
             cls = get_optimizer(opt.name)
-            cls.resolve(opt.params)
+            for member in opt.members():
+                cls.resolve(member.params)
             if cls.requires_categorical and experiment.benchmark.encoding == "C":
                 raise ValueError(f"{opt.name} needs a categorical encoding (A or B), not C")
             if cls.requires_numeric and experiment.benchmark.encoding != "C":
@@ -343,6 +460,20 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
         except ValueError as exc:
             raise ExperimentError(f"{path}:{_line_of(node, ['optimizers', i])}: "
                                   f"optimizers.{i}: {exc}") from None
+
+
+def _check_grid(opt: OptimizerConfig, i: int, path: Path, node) -> None:
+    """Each grid value with the entry's params, so that an error names its line and value."""
+    from optimizers import get_optimizer
+
+    for name, values in (opt.grid or {}).items():
+        for j, value in enumerate(values):
+            try:
+                get_optimizer(opt.name).resolve({**opt.params, name: value})
+            except ValueError as exc:
+                where = _line_of(node, ["optimizers", i, "grid", name, j])
+                raise ExperimentError(f"{path}:{where}: optimizers.{i}.grid.{name}: "
+                                      f"{exc}") from None
 
 
 def line_of(path: Path, loc: list) -> int:

@@ -44,7 +44,8 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
             previous = None
         if previous != identity:
             if not force:
-                raise ExperimentError(f"{output}: holds results of a different experiment; "
+                raise ExperimentError(f"{output}: holds results of a different experiment"
+                                      f"{experiment.former_defaults_note(previous)}; "
                                       "use another --output, or --force to replace them")
             for path in run_files(output):
                 path.unlink()

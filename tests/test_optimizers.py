@@ -155,7 +155,7 @@ def test_reinforce_samples_as_the_one_row_per_ask_reference(objective):
         reward = 1 - r.validation_error
         advantage = reward - (reward if steps == 0 else ema / (1 - 0.9 ** steps))
         for lg, p, k in zip(logits, probs, picks):
-            lg += 0.1 * advantage * (np.eye(len(p))[k] - p)
+            lg += 0.5 * advantage * (np.eye(len(p))[k] - p)  # the default learning rate
         ema, steps = 0.9 * ema + 0.1 * reward, steps + 1
     assert steps > 300
 
