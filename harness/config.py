@@ -185,34 +185,30 @@ class OptimizerConfig(_Strict):
         return {grid_label(self.key, dict(zip(names, v))): dict(zip(names, v))
                 for v in itertools.product(*self.grid.values())}
 
-    @model_validator(mode="after")
-    def _grid(self):
-        if self.grid is None:
-            return self
-        if not self.grid:
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, grid, info):
+        if grid is None:
+            return grid
+        if not grid:
             raise ValueError("grid names no parameter")
-        for name, values in self.grid.items():
+        for name, values in grid.items():
             if not values:
                 raise ValueError(f"grid.{name} is an empty list")
-            if name in self.params:
+            if name in info.data.get("params", {}):
                 raise ValueError(f"{name} is given both in params and in grid")
             shown = [_value_text(x) for x in values]
             twice = sorted({x for x in shown if shown.count(x) > 1})
             if twice:
                 raise ValueError(f"grid.{name} lists {twice[0]} twice")
-        combinations = math.prod(len(v) for v in self.grid.values())
+            bad = [x for x in shown if any(c in x for c in "/\\\0")]
+            if bad:
+                raise ValueError(f"grid.{name}: {bad[0]!r} cannot be part of a folder name")
+        combinations = math.prod(len(v) for v in grid.values())
         if combinations > MAX_GRID:
             raise ValueError(f"grid expands into {combinations:,} optimizers, more than "
                              f"{MAX_GRID:,}")
-        self.members()   # each member's label must be a folder name
-        return self
-
-    @field_validator("label")
-    @classmethod
-    def _label_is_a_name(cls, v):
-        if v is not None and (not v or any(c in v for c in "/\\\0") or v.startswith(".")):
-            raise ValueError(f"label {v!r} must be usable as a folder name")
-        return v
+        return grid
 
 
 def grid_label(key: str, varied: dict[str, Any]) -> str:

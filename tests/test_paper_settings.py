@@ -155,30 +155,26 @@ def test_a_grid_expands_into_labelled_optimizers_everywhere(tmp_path):
 @pytest.mark.parametrize("grid, where, words", [
     ("{num_sample: [4, 16]}", 6, "optimizers.1.grid.num_sample: bohb: unknown hyperparameter "
                                  "'num_sample'"),
-    ("{num_samples: []}", 6, "optimizers.1: grid.num_samples is an empty list"),
+    ("{num_samples: []}", 6, "optimizers.1.grid: grid.num_samples is an empty list"),
     ("{random_fraction: [0.0, 2.5]}", 6, "optimizers.1.grid.random_fraction: bohb: "
                                          "hyperparameter random_fraction = 2.5 out of range"),
     ("\n      num_samples: [1, 2]\n      random_fraction:\n        - 0.5\n        - 1.5", 10,
-     "random_fraction = 1.5 out of range"),
+     "optimizers.1.grid.random_fraction: bohb: hyperparameter random_fraction = 1.5 out of "
+     "range [0.0, 1.0]"),
     ("{num_samples: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], top_n_percent: [1, 2, 3, 4, 5, 6, 7, "
-     "8, 9, 10], min_bandwidth: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]}", 5,
-     "grid expands into 1,100 optimizers, more than 1,000"),
-    ("{num_samples: [4, 4]}", 5, "grid.num_samples lists 4 twice"),
-    ("{eta: [3]}", 5, "eta is given both in params and in grid"),
+     "8, 9, 10], min_bandwidth: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]}", 6,
+     "optimizers.1.grid: grid expands into 1,100 optimizers, more than 1,000"),
+    ("{num_samples: [4, 4]}", 6, "optimizers.1.grid: grid.num_samples lists 4 twice"),
+    ("{eta: [3, 4]}", 6, "optimizers.1.grid: eta is given both in params and in grid"),
     ("{num_samples: 4}", 6, "optimizers.1.grid.num_samples: Input should be a valid list"),
 ])
 def test_a_bad_grid_is_one_line_naming_file_line_and_value(tmp_path, capsys, grid, where, words):
     path = tmp_path / "exp.yaml"
     path.write_text("budget: {time: 1.0e+5}\noptimizers:\n  - name: random_search\n"
-                    f"  - name: bohb\n    params: {{eta: 3}}\n    grid: {grid}\n"
-                    if "eta" in grid else
-                    "budget: {time: 1.0e+5}\noptimizers:\n  - name: random_search\n"
-                    f"  - name: bohb\n    grid: {grid}\n")
-    if "eta" not in grid:   # the grid key is on line 5; flow values on the same line
-        where = 5 if where == 6 and "\n" not in grid else where
+                    f"  - name: bohb\n    params: {{eta: 3}}\n    grid: {grid}\n")
     code, err = cli(capsys, "run", str(path), "--output", str(tmp_path / "out"))
     assert code == 2 and err.count("\n") == 1, err
-    assert f"{path}:{where}: " in err and words in err, err
+    assert f"{path}:{where}: {words}" in err, err
     assert not (tmp_path / "out").exists()
 
 
@@ -317,9 +313,42 @@ def test_the_report_shows_grids_and_the_race_against_random_search(tmp_path, cap
     race = pd.read_csv(report / "speedup.csv")
     assert set(race["optimizer"]) == {"non_regularized_evolution", *sens["optimizer"]}
     page = (report / "index.html").read_text()
-    assert "Sensitivity to the grids' settings" in page and "Against random_search" in page
+    assert "Sensitivity to the grids" in page and "Against random_search" in page
     # the regrets are against NAS-Bench-Mini's own optimum
     final = pd.read_csv(report / "final_regret.csv")
     assert (final["mean"] > 0).all()
     facts = yaml.safe_load((out / "experiment.yaml").read_text())
     assert facts["benchmark"]["max_vertices"] == 6
+
+
+# ---- 4. one experiment per figure ---------------------------------------------------------------
+
+def test_one_experiment_per_figure_says_what_and_how_long():
+    folder = ROOT / "experiments" / "paper"
+    loaded = {p.stem: load_experiment(p) for p in sorted(folder.glob("*.yaml"))}
+    for stem in loaded:
+        text = (folder / f"{stem}.yaml").read_text()
+        assert "Time here" in text and "NOT NAS-Bench-101 results" in text, stem
+    fig7 = loaded["figure7"]
+    assert [o.name for o in fig7.optimizers] == ["random_search", "regularized_evolution",
+                                                  "hyperband", "bohb", "smac", "tpe",
+                                                  "reinforce"]
+    assert (len(fig7.seed_list), fig7.budget.time, fig7.benchmark.encoding) == (500, 1e7, "A")
+    assert all(not o.params and not o.grid for o in fig7.optimizers)   # the paper's defaults
+    paper = load_experiment(ROOT / "experiments" / "paper.yaml")
+    assert [(o.name, o.params) for o in paper.optimizers] == \
+        [(o.name, o.params) for o in fig7.optimizers]
+    assert loaded["figure6_encoding_c"].benchmark.encoding == "C"
+    mini = loaded["figure8_mini"]
+    assert mini.benchmark.max_vertices == 6 and len(mini.seed_list) == 100
+    assert {o.name for o in mini.optimizers} == {"random_search", "non_regularized_evolution",
+                                                 "regularized_evolution"}
+    studied = {stem: {(o.name, p) for o in e.optimizers for p in (o.grid or {})}
+               for stem, e in loaded.items()}
+    assert studied["figure8_mini"] == studied["supplement_fig4_re"] == {
+        ("regularized_evolution", "sample_size"), ("regularized_evolution", "population_size")}
+    assert studied["supplement_fig2_smac"] == {("smac", "random_probability"),
+                                               ("smac", "max_config_calls"), ("smac", "n_trees")}
+    assert studied["supplement_fig3_bohb"] == {("bohb", p) for p in (
+        "random_fraction", "num_samples", "min_bandwidth", "bandwidth_factor")}
+    assert studied["supplement_fig5_reinforce"] == {("reinforce", "learning_rate")}
