@@ -172,18 +172,21 @@ class OptimizerConfig(_Strict):
         order), each with its own label and its grid values added to ``params``."""
         if self.grid is None:
             return [self]
-        names = list(self.grid)
-        return [OptimizerConfig(name=self.name, label=grid_label(self.key, dict(zip(names, v))),
-                                params={**self.params, **dict(zip(names, v))})
-                for v in itertools.product(*self.grid.values())]
+        return [OptimizerConfig(name=self.name, label=label, params={**self.params, **values})
+                for label, values in self.varied().items()]
 
     def varied(self) -> dict[str, dict[str, Any]]:
         """Label of each grid member -> its grid values (empty without a grid)."""
-        if self.grid is None:
-            return {}
-        names = list(self.grid)
+        names = list(self.grid or {})
         return {grid_label(self.key, dict(zip(names, v))): dict(zip(names, v))
-                for v in itertools.product(*self.grid.values())}
+                for v in itertools.product(*self.grid.values())} if self.grid else {}
+
+    @field_validator("label")
+    @classmethod
+    def _label_is_a_name(cls, v):
+        if v is not None and (not v or any(c in v for c in "/\\\0") or v.startswith(".")):
+            raise ValueError(f"label {v!r} must be usable as a folder name")
+        return v
 
     @field_validator("grid")
     @classmethod
@@ -305,7 +308,6 @@ class Experiment(_Strict):
             if core[section].get(key) == default:
                 del core[section][key]
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
-
 
     def former_defaults_note(self, previous: str | None) -> str:
         """Why a folder with identity ``previous`` is refused, when it was made with the
@@ -442,9 +444,13 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
     from optimizers import get_optimizer
 
     for i, opt in enumerate(experiment.optimizers):
-        _check_grid(opt, i, path, node)
+        where = f"{path}:{_line_of(node, ['optimizers', i])}: optimizers.{i}"
         try:
             cls = get_optimizer(opt.name)
+        except ValueError as exc:
+            raise ExperimentError(f"{where}: {exc}") from None
+        _check_grid(cls, opt, i, path, node)
+        try:
             for member in opt.members():
                 cls.resolve(member.params)
             if cls.requires_categorical and experiment.benchmark.encoding == "C":
@@ -454,18 +460,15 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
                                  f"encoding C, not {experiment.benchmark.encoding} (all "
                                  "categorical)")
         except ValueError as exc:
-            raise ExperimentError(f"{path}:{_line_of(node, ['optimizers', i])}: "
-                                  f"optimizers.{i}: {exc}") from None
+            raise ExperimentError(f"{where}: {exc}") from None
 
 
-def _check_grid(opt: OptimizerConfig, i: int, path: Path, node) -> None:
+def _check_grid(cls, opt: OptimizerConfig, i: int, path: Path, node) -> None:
     """Each grid value with the entry's params, so that an error names its line and value."""
-    from optimizers import get_optimizer
-
     for name, values in (opt.grid or {}).items():
         for j, value in enumerate(values):
             try:
-                get_optimizer(opt.name).resolve({**opt.params, name: value})
+                cls.resolve({**opt.params, name: value})
             except ValueError as exc:
                 where = _line_of(node, ["optimizers", i, "grid", name, j])
                 raise ExperimentError(f"{path}:{where}: optimizers.{i}.grid.{name}: "
