@@ -106,7 +106,8 @@ def plot(block: pd.DataFrame, title: str, stem: Path) -> None:
     for row, parameter in zip(axes, parameters):
         rows = block[block["parameter"] == parameter]
         values = list(dict.fromkeys(rows["value"]))
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        numeric = (pd.api.types.is_numeric_dtype(rows["value"])
+                   and not pd.api.types.is_bool_dtype(rows["value"]))
         logx = numeric and min(values) > 0 and max(values) / min(values) >= 10
         position = {v: (v if numeric else i) for i, v in enumerate(values)}
         lines = list(rows.groupby("others", sort=False))
