@@ -7,7 +7,9 @@ file that would fail later.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
 import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,9 +29,11 @@ MAX_SEED = 2**63 - 1
 MAX_YAML_NODES = 100_000  # values in the file, counted with aliases expanded
 MAX_YAML_DEPTH = 64       # levels of nesting
 MAX_FILE_BYTES = 4 << 20  # bytes of an experiment file
+MAX_GRID = 1_000          # optimizers one grid entry expands into
 
 #: Settings added after results folders existed, left out of the identity at their default.
-ADDED_LATER = {("benchmark", "absent"): "error", ("benchmark", "cells"): "all"}
+ADDED_LATER = {("benchmark", "absent"): "error", ("benchmark", "cells"): "all",
+               ("benchmark", "max_vertices"): 7}
 #: Settings that change only how results are read: hashed at these fixed values, so changing
 #: them keeps a folder's identity (and folders made when they counted keep theirs at defaults).
 READ_ONLY = {("budget", "trajectory"): "pooled"}
@@ -105,6 +109,15 @@ class BenchmarkConfig(_Strict):
         "all", description="the encoding's space, or one categorical over the store's cells "
         "(what a partial store from build-table --sample can be searched with)")
     live: LiveConfig | None = Field(None, description="training settings (nasbench101-live)")
+    max_vertices: int = Field(7, strict=True, description="7: the whole space; 6: "
+                              "NAS-Bench-Mini (the paper's Figure 8), encoding A over 6 vertices")
+
+    @field_validator("max_vertices")
+    @classmethod
+    def _vertices(cls, v):
+        if not 2 <= v <= 7:
+            raise ValueError(f"max_vertices must be from 2 to 7 (6: NAS-Bench-Mini), got {v}")
+        return v
 
     @property
     def is_live(self) -> bool:
@@ -128,6 +141,10 @@ class BenchmarkConfig(_Strict):
             raise ValueError("'live' is only for nasbench101-live")
         if self.is_live and (self.absent, self.cells) != ("error", "all"):
             raise ValueError("'absent' and 'cells' are for tables, not nasbench101-live")
+        if self.max_vertices != 7 and (self.encoding != "A" or self.cells != "all"
+                                       or self.is_live):
+            raise ValueError(f"max_vertices {self.max_vertices} restricts encoding A of a "
+                             "table (cells: all), not this benchmark")
         return self
 
 
@@ -144,10 +161,27 @@ class OptimizerConfig(_Strict):
     name: str
     label: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] | None = Field(
+        None, description="values per parameter: one optimizer per combination, labelled "
+        "KEY@param=value,...")
 
     @property
     def key(self) -> str:
         return self.label or self.name
+
+    def members(self) -> list[OptimizerConfig]:
+        """This entry, or the optimizers its grid expands into (in ``itertools.product``
+        order), each with its own label and its grid values added to ``params``."""
+        if self.grid is None:
+            return [self]
+        return [OptimizerConfig(name=self.name, label=label, params={**self.params, **values})
+                for label, values in self.varied().items()]
+
+    def varied(self) -> dict[str, dict[str, Any]]:
+        """Label of each grid member -> its grid values (empty without a grid)."""
+        names = list(self.grid or {})
+        return {grid_label(self.key, dict(zip(names, v))): dict(zip(names, v))
+                for v in itertools.product(*self.grid.values())} if self.grid else {}
 
     @field_validator("label")
     @classmethod
@@ -155,6 +189,42 @@ class OptimizerConfig(_Strict):
         if v is not None and (not v or any(c in v for c in "/\\\0") or v.startswith(".")):
             raise ValueError(f"label {v!r} must be usable as a folder name")
         return v
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, grid, info):
+        if grid is None:
+            return grid
+        if not grid:
+            raise ValueError("grid names no parameter")
+        for name, values in grid.items():
+            if not values:
+                raise ValueError(f"grid.{name} is an empty list")
+            if name in info.data.get("params", {}):
+                raise ValueError(f"{name} is given both in params and in grid")
+            shown = [_value_text(x) for x in values]
+            twice = sorted({x for x in shown if shown.count(x) > 1})
+            if twice:
+                raise ValueError(f"grid.{name} lists {twice[0]} twice")
+            bad = [x for x in shown if any(c in x for c in "/\\\0")]
+            if bad:
+                raise ValueError(f"grid.{name}: {bad[0]!r} cannot be part of a folder name")
+        combinations = math.prod(len(v) for v in grid.values())
+        if combinations > MAX_GRID:
+            raise ValueError(f"grid expands into {combinations:,} optimizers, more than "
+                             f"{MAX_GRID:,}")
+        return grid
+
+
+def grid_label(key: str, varied: dict[str, Any]) -> str:
+    """The label of a grid member: ``KEY@param=value,...`` (a float as short as it reads back)."""
+    return key + "@" + ",".join(f"{k}={_value_text(v)}" for k, v in varied.items())
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, float) and float(f"{value:g}") == value:
+        return f"{value:g}"
+    return str(value)
 
 
 class ExecutionConfig(_Strict):
@@ -201,7 +271,7 @@ class Experiment(_Strict):
 
     @model_validator(mode="after")
     def _unique_labels(self):
-        keys = [o.key for o in self.optimizers]
+        keys = [o.key for o in self.optimizer_list()]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
             raise ValueError(f"optimizer {dupes[0]!r} appears twice; give each a distinct label")
@@ -214,23 +284,37 @@ class Experiment(_Strict):
     def seed_list(self) -> list[int]:
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
 
+    def optimizer_list(self) -> list[OptimizerConfig]:
+        """The optimizers the runs are made with: each entry, its grid expanded."""
+        return [m for o in self.optimizers for m in o.members()]
+
+    def runs(self) -> list[tuple[OptimizerConfig, int]]:
+        """Every planned run: (optimizer, seed), optimizer by optimizer."""
+        return [(o, seed) for o in self.optimizer_list() for seed in self.seed_list]
+
     def identity(self, seeds: list[int] | None = None) -> str:
         """Hash of what defines the runs; a results folder is resumed only by an experiment
         with the same identity.
 
         Defining: ``benchmark`` (table, encoding, repeat, cost, invalid, absent, cells, live
         settings), ``budget.time``, ``budget.workers``, ``budget.charge_optimizer_time``,
-        ``budget.max_evaluations``, each optimizer's name, label and params, and the
-        experiment's ``name`` (as it always was).  Not defining: the seeds (each run is one
-        seed, so more seeds add runs to a folder; before they were part of it, see ``seeds``),
-        and what only changes where runs execute or how results are read: ``output``,
-        ``execution``, ``report`` and ``budget.trajectory``.
+        ``budget.max_evaluations``, each optimizer's name, label and params (a grid counted
+        as the optimizers it expands into; a parameter whose default changed counted at its
+        default when left out: a folder made with the former default is refused, not mixed),
+        and the experiment's ``name``.  Not defining: the seeds (each run is one seed, so more
+        seeds add runs to a folder; before they were part of it, see ``seeds``), and what only
+        changes where runs execute or how results are read: ``output``, ``execution``,
+        ``report`` and ``budget.trajectory``.
 
         Args:
             seeds: the identity as folders made before seeds were left out have it, with
                 this seed list in it.
         """
+        return self._identity(former=False, seeds=seeds)
+
+    def _identity(self, former: bool, seeds: list[int] | None = None) -> str:
         core = self.model_dump(mode="json", exclude={"output", "execution", "report", "seeds"})
+        core["optimizers"] = [_optimizer_identity(o, former) for o in self.optimizer_list()]
         if seeds is not None:
             core["seeds"] = list(seeds)
         for (section, key), value in READ_ONLY.items():
@@ -239,6 +323,36 @@ class Experiment(_Strict):
             if core[section].get(key) == default:
                 del core[section][key]
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
+
+    def former_defaults_note(self, previous: str | None, seeds: list[int]) -> str:
+        """Why a folder with identity ``previous`` (made before the change of defaults, so with
+        its ``seeds`` in its identity) is refused, when it was made with the optimizers' former
+        defaults (see :data:`optimizers.settings.FORMER_DEFAULTS`); else ''."""
+        if previous is None or previous != self._identity(former=True, seeds=seeds):
+            return ""
+        from optimizers.settings import FORMER_DEFAULTS
+
+        changed = {o.name for o in self.optimizer_list()} & set(FORMER_DEFAULTS)
+        give = "; ".join(f"{name}: {FORMER_DEFAULTS[name]}" for name in sorted(changed))
+        return (f" (its runs used the former defaults of {', '.join(sorted(changed))}, which "
+                "are now the paper's settings; to add to them, give the former values as "
+                f"params: {give})")
+
+
+def _optimizer_identity(optimizer: OptimizerConfig, former: bool) -> dict[str, Any]:
+    """What of an optimizer defines its runs: name, label and params, plus the current default
+    of each parameter whose default changed (:data:`optimizers.settings.FORMER_DEFAULTS`) that
+    the params leave out, so that a folder made with the former default is not resumed with
+    the new one.  ``former``: the identity as it was computed before the change."""
+    from optimizers import get_optimizer
+    from optimizers.registry import BUILTIN
+    from optimizers.settings import FORMER_DEFAULTS
+
+    params = dict(optimizer.params)
+    if not former and optimizer.name in BUILTIN and optimizer.name in FORMER_DEFAULTS:
+        defaults = get_optimizer(optimizer.name).params
+        params = {**{k: defaults[k].default for k in FORMER_DEFAULTS[optimizer.name]}, **params}
+    return {"name": optimizer.name, "label": optimizer.label, "params": params}
 
 
 def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
@@ -349,9 +463,15 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
     from optimizers import get_optimizer
 
     for i, opt in enumerate(experiment.optimizers):
+        where = f"{path}:{_line_of(node, ['optimizers', i])}: optimizers.{i}"
         try:
             cls = get_optimizer(opt.name)
-            cls.resolve(opt.params)
+        except ValueError as exc:
+            raise ExperimentError(f"{where}: {exc}") from None
+        _check_grid(cls, opt, i, path, node)
+        try:
+            for member in opt.members():
+                cls.resolve(member.params)
             if cls.requires_categorical and experiment.benchmark.encoding == "C":
                 raise ValueError(f"{opt.name} needs a categorical encoding (A or B), not C")
             if cls.requires_numeric and experiment.benchmark.encoding != "C":
@@ -359,8 +479,19 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
                                  f"encoding C, not {experiment.benchmark.encoding} (all "
                                  "categorical)")
         except ValueError as exc:
-            raise ExperimentError(f"{path}:{_line_of(node, ['optimizers', i])}: "
-                                  f"optimizers.{i}: {exc}") from None
+            raise ExperimentError(f"{where}: {exc}") from None
+
+
+def _check_grid(cls, opt: OptimizerConfig, i: int, path: Path, node) -> None:
+    """Each grid value with the entry's params, so that an error names its line and value."""
+    for name, values in (opt.grid or {}).items():
+        for j, value in enumerate(values):
+            try:
+                cls.resolve({**opt.params, name: value})
+            except ValueError as exc:
+                where = _line_of(node, ["optimizers", i, "grid", name, j])
+                raise ExperimentError(f"{path}:{where}: optimizers.{i}.grid.{name}: "
+                                      f"{exc}") from None
 
 
 def line_of(path: Path, loc: list) -> int:

@@ -26,8 +26,7 @@ class RunSpec:
 
 
 def plan(experiment: Experiment) -> list[RunSpec]:
-    return [RunSpec(o.key, o.name, dict(o.params), seed)
-            for o in experiment.optimizers for seed in experiment.seed_list]
+    return [RunSpec(o.key, o.name, dict(o.params), seed) for o, seed in experiment.runs()]
 
 
 def to_do(experiment: Experiment, output: Path) -> list[RunSpec]:

@@ -28,7 +28,7 @@ import pandas as pd
 from benchmark.errors import UserError
 from benchmark.fileutil import atomic_write_text
 
-from . import figures, page, stats
+from . import figures, page, sensitivity, speedup, stats
 from .results import Loaded, failed_runs, load
 
 log = logging.getLogger(__name__)
@@ -492,6 +492,14 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
     else:
         notes.append("optimizer overhead was not recorded for some runs (made by a version "
                      "before it was): no overhead figure")
+    race_items, race_notes = speedup.section(
+        on_grid(trajectories, time_grid(trajectories, speedup.POINTS), "test_regret"), facts,
+        out, show)
+    shown += race_items
+    notes += race_notes
+    groups = sensitivity.grid_groups(folder)
+    if groups:
+        shown += sensitivity.section(groups, final_table(loaded), summary(loaded), out, show)
     for note in notes:
         log.warning("%s", note)
     page.write(out / "index.html", folder, _title(facts, "Report"), shown, notes, facts)

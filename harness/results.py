@@ -37,7 +37,7 @@ import yaml
 
 from benchmark.fileutil import atomic_write_bytes
 
-from .config import ExperimentError
+from .config import Experiment, ExperimentError
 from .events import COLUMNS
 
 log = logging.getLogger(__name__)
@@ -197,6 +197,8 @@ def _experiment(folder: Path) -> dict | None:
 
 def _planned(experiment: dict | None) -> set[tuple[str, int]] | None:
     """(label, seed) of every run of the folder's experiment; None if it names none."""
+    with contextlib.suppress(ValueError, TypeError):   # not valid as an experiment now
+        return {(o.key, seed) for o, seed in Experiment.model_validate(experiment).runs()}
     try:
         seeds = experiment["seeds"]
         seeds = range(seeds) if isinstance(seeds, int) else seeds

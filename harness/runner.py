@@ -50,7 +50,8 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
         legacy = before is not None and previous == experiment.identity(before)
         if previous != identity and not legacy:
             if not force:
-                raise ExperimentError(f"{output}: holds results of a different experiment; "
+                raise ExperimentError(f"{output}: holds results of a different experiment"
+                                      f"{experiment.former_defaults_note(previous, before or experiment.seed_list)}; "
                                       "use another --output, or --force to replace them")
             for path in run_files(output):
                 path.unlink()

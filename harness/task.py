@@ -37,7 +37,8 @@ def objective_for(bench: BenchmarkConfig):
         table = (NASBench.surrogate(bench.table_seed) if bench.name == "surrogate"
                  else NASBench(bench.data))
         objective = Objective(table, bench.encoding, repeat=bench.repeat, cost=bench.cost,
-                              absent=bench.absent, cells=bench.cells)
+                              absent=bench.absent, cells=bench.cells,
+                              max_vertices=bench.max_vertices)
         _OBJECTIVES[cache_key] = objective
     return objective
 

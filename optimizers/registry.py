@@ -14,6 +14,7 @@ OPTUNA_PREFIX = "optuna:"
 BUILTIN = {
     "random_search": "optimizers.random_search:RandomSearch",
     "regularized_evolution": "optimizers.regularized_evolution:RegularizedEvolution",
+    "non_regularized_evolution": "optimizers.regularized_evolution:NonRegularizedEvolution",
     "hyperband": "optimizers.hyperband:Hyperband",
     "bohb": "optimizers.hyperband:BOHB",
     "smac": "optimizers.smac:SMAC",

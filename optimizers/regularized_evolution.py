@@ -1,9 +1,11 @@
-"""Regularized evolution (Real et al., 2019) with the settings of the NAS-Bench-101 paper.
+"""Regularized evolution (Real et al., 2019) with the settings of the NAS-Bench-101 paper, and
+its non-regularized variant (the paper's Figure 8).
 
 Population 100 filled with random configurations; then each child is the best of a tournament
 of 10 drawn with replacement from the population, with exactly one hyperparameter changed; the
-oldest member dies when a child is added.  Invalid children stay with the worst fitness (the
-paper's behaviour) unless ``resample_invalid`` drops them.
+oldest member dies when a child is added (non-regularized: the worst, the oldest of equals).
+Invalid children stay with the worst fitness (the paper's behaviour) unless ``resample_invalid``
+drops them.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ class RegularizedEvolution(Optimizer):
     name = "regularized_evolution"
     requires_categorical = True
     params = {
-        "population_size": Param(100, int, 2, None, help="members kept (oldest removed)"),
+        "population_size": Param(100, int, 2, None, help="members kept"),
         "sample_size": Param(10, int, 1, None, help="tournament size, drawn with replacement"),
         "resample_invalid": Param(False, bool, help="drop invalid children from the population"),
     }
@@ -53,4 +55,21 @@ class RegularizedEvolution(Optimizer):
         fitness = float("inf") if result.invalid else result.validation_error
         self.population.append((trial.config, fitness))
         if len(self.population) > self.hp["population_size"]:
-            self.population.popleft()
+            self.remove_one()
+
+    def remove_one(self) -> None:
+        """Regularized: the oldest member dies."""
+        self.population.popleft()
+
+
+class NonRegularizedEvolution(RegularizedEvolution):
+    """Non-regularized evolution (Real et al., 2019; the NAS-Bench-101 paper's Figure 8):
+    regularized evolution with the worst member removed instead of the oldest (of equally bad
+    ones, the oldest); population 100, tournament 10 as RE."""
+
+    name = "non_regularized_evolution"
+
+    def remove_one(self) -> None:
+        """The worst member dies (the highest error; invalid ones first; the oldest of equals)."""
+        fitness = list(map(_fitness, self.population))
+        del self.population[fitness.index(max(fitness))]

@@ -101,5 +101,7 @@ def test_the_layers_of_running_an_experiment(graph):
         assert "runner" not in uses(backend) and "backends" not in uses(backend)
         assert uses(backend) <= {"config", "plan", "task", "cluster", "results", "events",
                                  "simulator", "trainer_actor"}
-    assert uses("report") <= {"results", "figures", "page", "stats"}
+    assert uses("report") <= {"results", "figures", "page", "stats", "sensitivity", "speedup"}
+    assert uses("sensitivity") <= {"config", "figures", "page"}   # the grids' figure
+    assert uses("speedup") <= {"page"}                            # against random search
     assert not uses("table_builder") & {"runner", "task", "plan", "backends"}

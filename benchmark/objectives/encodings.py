@@ -113,6 +113,10 @@ class Encoding:
         matrix = self._matrix(config)
         return sum(1 << slot_bit(int(x), int(y)) for x, y in zip(*np.nonzero(matrix)))
 
+    def interior_ops(self, config: Mapping[str, Any]) -> tuple[str, ...]:
+        """The ops of the raw cell's vertices 1..5 (what the table's look-up takes)."""
+        return tuple(config[n] for n in OP_NAMES)
+
     def to_spec(self, config: Mapping[str, Any]) -> ModelSpec:
         return ModelSpec(*self.raw_cell(config))
 
@@ -308,11 +312,108 @@ class NASCifar10C(Encoding):
         return config
 
 
+class SmallNASCifar10A(NASCifar10A):
+    """Encoding A over ``vertices`` < 7 vertices: ``vertices - 2`` ops and the row-major upper
+    triangle of a ``vertices`` x ``vertices`` matrix; 6 vertices is the paper's NAS-Bench-Mini
+    (Figure 8: its 64,542 cells of at most 6 vertices, about 64.5k).
+
+    The cell is the 7-vertex raw cell with vertices ``vertices - 1`` .. 5 unused (so pruned
+    away, whatever their op): the table's look-up, hash and validity rules (at most 9 raw
+    edges, an input-output path, at most 9 edges after pruning) are the full space's."""
+
+    def __init__(self, vertices: int) -> None:
+        if not 2 <= vertices < MAX_VERTICES:
+            raise InputError(f"a small encoding A has 2 to {MAX_VERTICES - 1} vertices, "
+                             f"got {vertices!r}")
+        self.vertices = vertices
+        self.op_names = OP_NAMES[:vertices - 2]
+        self.slots = [(int(r), int(c)) for r, c in zip(*np.triu_indices(vertices, k=1))]
+        self.edge_names = [f"edge_{i}" for i in range(len(self.slots))]
+        self.hyperparameters = (*self.op_names, *self.edge_names)
+        self._size = len(self.hyperparameters)
+        # the output (vertex vertices - 1) is vertex 6 of the raw 7-vertex cell
+        self._cells = [(r, c if c < vertices - 1 else MAX_VERTICES - 1) for r, c in self.slots]
+        self._bits = tuple(1 << slot_bit(r, c) for r, c in self._cells)
+        self._pad = (OP_CHOICES[0],) * (MAX_VERTICES - vertices)
+
+    def fast_raw(self, config):
+        if len(config) != self._size:
+            return None
+        try:
+            ops = tuple(config[n] for n in self.op_names)
+            edges = tuple(config[n] for n in self.edge_names)
+            mask = self._fast_mask(edges) if _OP_SET.issuperset(ops) else None
+        except (KeyError, TypeError):
+            return None
+        return None if mask is None else (mask, ops + self._pad)
+
+    def interior_ops(self, config):
+        return tuple(config[n] for n in self.op_names) + self._pad
+
+    def config_space(self, seed=None):
+        cs = CS.ConfigurationSpace(seed=seed)
+        cs.add([CS.CategoricalHyperparameter(n, list(OP_CHOICES)) for n in self.op_names])
+        cs.add([CS.CategoricalHyperparameter(n, [0, 1]) for n in self.edge_names])
+        return cs
+
+    def raw_cell(self, config):
+        self.check(config)
+        return self._matrix(config), [INPUT, *self.interior_ops(config), OUTPUT]
+
+    def raw_mask(self, config):
+        return sum(bit for name, bit in zip(self.edge_names, self._bits) if config[name])
+
+    def _matrix(self, config):
+        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
+        for name, (r, c) in zip(self.edge_names, self._cells):
+            matrix[r, c] = config[name]
+        return matrix
+
+    def check(self, config):
+        unknown = set(config) - set(self.hyperparameters)
+        if unknown:
+            raise ConfigError(f"{self.name}: unknown hyperparameter {sorted(unknown)[0]!r}")
+        for n in self.hyperparameters:
+            if n not in config:
+                raise ConfigError(f"{self.name}: missing hyperparameter {n!r}")
+        for n in self.op_names:
+            if config[n] not in OP_CHOICES:
+                raise ConfigError(f"{self.name}: {n} = {config[n]!r} is not one of {OP_CHOICES}")
+        for n in self.edge_names:
+            if not _is_int(config[n]) or config[n] not in (0, 1):
+                raise ConfigError(f"{self.name}: {n} = {config[n]!r} is not 0 or 1")
+
+    def from_spec(self, spec):
+        """A configuration of the pruned cell of ``spec``; a ``ConfigError`` if it has more
+        vertices than this encoding."""
+        if not spec.is_valid:
+            raise ConfigError(f"{self.name}: cannot encode an invalid spec")
+        k = spec.num_vertices
+        if k > self.vertices:
+            raise ConfigError(f"{self.name}: a cell of {k} vertices does not fit "
+                              f"{self.vertices} vertices")
+        ops = list(spec.ops[1:-1]) + [OP_CHOICES[0]] * (self.vertices - k)
+        place = {v: v for v in range(k - 1)} | {k - 1: self.vertices - 1}
+        edges = {(place[int(r)], place[int(c)]) for r, c in zip(*np.nonzero(spec.matrix))}
+        return {**dict(zip(self.op_names, ops)),
+                **{n: int(rc in edges) for n, rc in zip(self.edge_names, self.slots)}}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.vertices})"
+
+
 ENCODINGS: dict[str, type[Encoding]] = {"A": NASCifar10A, "B": NASCifar10B, "C": NASCifar10C}
 
 
-def get_encoding(name: str) -> Encoding:
+def get_encoding(name: str, max_vertices: int = MAX_VERTICES) -> Encoding:
+    """An encoding by name; ``max_vertices`` < 7 restricts encoding A to cells of at most that
+    many vertices (6: NAS-Bench-Mini)."""
     try:
-        return ENCODINGS[name.upper()]()
+        encoding = ENCODINGS[name.upper()]
     except (KeyError, AttributeError):
         raise InputError(f"unknown encoding {name!r}; one of A, B, C") from None
+    if max_vertices == MAX_VERTICES:
+        return encoding()
+    if encoding is not NASCifar10A:
+        raise InputError(f"max_vertices {max_vertices!r} restricts encoding A only, not {name}")
+    return SmallNASCifar10A(max_vertices)

@@ -11,8 +11,8 @@ import numpy as np
 from ..api import NASBench
 from ..data.store import repeat_mean
 from ..errors import CellNotInStoreError, InputError
-from ..space.constants import NUM_REPEATS
-from .encodings import OP_NAMES, ConfigError, Encoding, get_encoding
+from ..space.constants import MAX_VERTICES, NUM_REPEATS
+from .encodings import ConfigError, Encoding, get_encoding
 from .lookup import ABSENT, PicklesViews, RawCellIndex
 
 
@@ -61,15 +61,19 @@ class Objective(PicklesViews):
     ``cells``: ``'all'`` (the encoding's space) or ``'store'``: the space is one categorical
     hyperparameter ``cell`` over the store's module hashes, so every optimizer samples only
     the cells a partial store holds (the encoding's structure is not seen then).
+    ``max_vertices`` below 7 searches encoding A over that many vertices (6: NAS-Bench-Mini);
+    the regrets are then against the best cell of that smaller space.
     """
 
     _views = ("_val_flat", "_time_flat", "_test_error")   # read per evaluation
 
     def __init__(self, nasbench: NASBench, encoding: str | Encoding = "A", *,
                  repeat: RepeatPolicy = "sample", cost: CostPolicy = "one",
-                 absent: AbsentPolicy = "error", cells: CellsPolicy = "all"):
+                 absent: AbsentPolicy = "error", cells: CellsPolicy = "all",
+                 max_vertices: int = MAX_VERTICES):
         self.nasbench = nasbench
-        self.encoding = get_encoding(encoding) if isinstance(encoding, str) else encoding
+        self.encoding = (get_encoding(encoding, max_vertices) if isinstance(encoding, str)
+                         else encoding)
         for name, value, allowed in (("repeat", repeat, ("sample", "mean", 0, 1, 2)),
                                      ("cost", cost, ("one", "sum")),
                                      ("absent", absent, ("error", "invalid")),
@@ -101,6 +105,15 @@ class Objective(PicklesViews):
                                    "".join(numbering) if all(numbering) else None)
         self.y_star_valid = 1 - nasbench.best_mean_validation_accuracy
         self.y_star_test = 1 - nasbench.best_mean_test_accuracy
+        vertices = getattr(self.encoding, "vertices", MAX_VERTICES)
+        if vertices < MAX_VERTICES:   # the optimum of the smaller space
+            if cells != "all":
+                raise InputError(f"a space of at most {vertices} vertices is searched with "
+                                 "cells='all'")
+            self.y_star_valid, self.y_star_test = (
+                1 - float(repeat_mean(nasbench.metric(f"final_{key}_accuracy", 108))[
+                    nasbench.array("num_vertices") <= vertices].max())
+                for key in ("validation", "test"))
 
     @property
     def max_budget(self) -> int:
@@ -135,7 +148,7 @@ class Objective(PicklesViews):
         fast = encoding.fast_raw(config)
         if fast is None:
             encoding.check(config)  # raises ConfigError naming the hyperparameter
-            mask, ops = encoding.raw_mask(config), tuple(config[n] for n in OP_NAMES)
+            mask, ops = encoding.raw_mask(config), encoding.interior_ops(config)
         else:
             mask, ops = fast
         if mask.bit_count() > encoding.max_raw_edges:

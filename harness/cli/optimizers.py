@@ -14,7 +14,11 @@ def register(groups: argparse._SubParsersAction) -> None:
 
 
 def cmd_optimizers(args: argparse.Namespace) -> int:
+    """Each optimizer, its hyperparameters, defaults and where each default comes from (the
+    paper's S2.2, the driving library's default, or this project's choice)."""
     from optimizers import available, get_optimizer
+    from optimizers.registry import BUILTIN
+    from optimizers.settings import source
 
     for name, target in available().items():
         try:
@@ -29,7 +33,9 @@ def cmd_optimizers(args: argparse.Namespace) -> int:
         if summary:
             print(textwrap.fill(summary, 96, initial_indent="    ", subsequent_indent="    "))
         for hp, param in cls.params.items():
-            print(f"    {hp}: {param.describe()}" + (f"  - {param.help}" if param.help else ""))
+            origin = source(name, hp) if name in BUILTIN else "plug-in"
+            print(f"    {hp}: {param.describe()} ({origin})"
+                  + (f"  - {param.help}" if param.help else ""))
     from optimizers.optuna_samplers import optuna_samplers
 
     print(f"optuna:SAMPLER  (any Optuna sampler that takes a seed: {', '.join(optuna_samplers())})")
