@@ -33,6 +33,17 @@ def style(optimizers: list[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (for modules drawing their own figures)."""
+    return _plt()
+
+
+def save_figure(fig, stem: Path) -> None:
+    """Save a figure as ``stem``.png and .pdf (fixed metadata, atomic) and close it."""
+    _save(fig, stem)
+    _plt().close(fig)
+
+
 def _plt():
     import matplotlib
 
