@@ -89,7 +89,7 @@ def _cost(result: Any, folder: Path) -> list[tuple[str, str]]:
     right.set_xscale("log")
     right.set_ylim(max(0.8, np.nanmin(c["accuracy"])), None)
     _finish(right, "Training time at 108 epochs [s]", "Validation accuracy",
-            "Validation accuracy vs training time")
+            "Validation accuracy vs training time", legend="lower right")
     fig.suptitle(_title(result, "Cost"), fontsize=10)
     save_figure(fig, folder / "cost")
     return [("cost", "Left: training time against parameters, coloured by validation accuracy. "
@@ -181,10 +181,10 @@ def _budgets(result: Any, folder: Path) -> list[tuple[str, str]]:
                                     "cells (supplement Fig. 7).")]
 
 
-def _finish(ax, xlabel: str, ylabel: str, title: str) -> None:
+def _finish(ax, xlabel: str, ylabel: str, title: str, legend: str = "best") -> None:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc=legend)

@@ -373,10 +373,17 @@ def _locality(result: Analysis, seed: int, walk_steps: int, n: int, progress: bo
         result.series["rwa_bound"] = 1.96 / np.sqrt(values.size)
         num["rwa_distance"] = locality.noise_distance(shifts, rwa, values.size)
 
-    step("points of the top cells", points)
-    step("volume within distance d of the top cells", volume)
-    step("fitness-distance correlation", fdc)
-    step("random-walk autocorrelation", walk)
+    from tqdm import tqdm
+
+    parts = {"points of the top cells": points,
+             "volume within distance d of the top cells": volume,
+             "fitness-distance correlation": fdc, "random-walk autocorrelation": walk}
+    with tqdm(total=len(parts), desc="locality in encoding A", unit="statistic",
+              disable=not progress) as bar:
+        for name, fn in parts.items():
+            bar.set_postfix_str(name)
+            step(name, fn)
+            bar.update()
     if n != 7:
         result.notes.append(f"locality statistics over encoding A restricted to {n}-vertex "
                             "cells (a sub-space), not the paper's 7-vertex space")
@@ -492,13 +499,13 @@ def _markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def analyze(name: str | Path, out: str | Path, seed: int = 0, walk_steps: int = 100_000
-            ) -> Path:
+def analyze(name: str | Path, out: str | Path, seed: int = 0, walk_steps: int = 100_000,
+            progress: bool = True) -> Path:
     """Load a table, compute every statistic it supports, write the folder; returns it."""
     out = Path(out)
     check_target(out)           # before minutes of work, not after
     table = load_table(name, seed)
-    result = compute(table, seed=seed, walk_steps=walk_steps)
+    result = compute(table, seed=seed, walk_steps=walk_steps, progress=progress)
     for note in result.notes:
         log.warning("%s", note)
     return write(result, out, command=f"nasbench analyze {name}")

@@ -4,6 +4,6 @@ One pure function per statistic over a table's arrays (:mod:`.distributions`, :m
 :mod:`.operations`, :mod:`.shape`, :mod:`.locality`, :mod:`.budgets`); :mod:`.table` gathers a
 store's or the real sample's arrays; :mod:`.paper` holds the paper's numbers.
 """
-from .table import Table, from_sample, from_store
+from .table import Table, from_sample, from_store, subset
 
-__all__ = ["Table", "from_sample", "from_store"]
+__all__ = ["Table", "from_sample", "from_store", "subset"]

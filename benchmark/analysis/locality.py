@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from ..objectives.lookup import cached_mask_arrays, mask_arrays
 from ..space.constants import MAX_VERTICES, NUM_OP_CHOICES, slot_bit
 
+LOW_BITS = 5             # edge bits the transform runs on transposed chunks
 UNREACHED = 254          # distance of points with no target (the uint8 transform's infinity)
 #: Per op label, the two other labels in ascending order (a walk's op moves).
 OTHER_OPS = tuple(tuple(o for o in range(NUM_OP_CHOICES) if o != op)
@@ -58,9 +60,22 @@ class EncodedSpace:
         """Points of the space: 2^m x 3^k."""
         return self.num_masks * self.num_labellings
 
+    @cached_property
+    def _valid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Valid masks, their flat offset into ``cell_of`` (graph x 243), their pattern, and
+        the label codes per labelling (contiguous rows): what :meth:`valid_rows` reads."""
+        masks = np.flatnonzero(self.graph >= 0)
+        base = self.graph[masks].astype(np.int64) * self.cell_of.shape[1]
+        return masks, base, self.keep[masks], np.ascontiguousarray(self.codes.T)
+
     def valid_masks(self) -> np.ndarray:
         """Masks whose pruned graph is a cell of the space (any labelling is then valid)."""
-        return np.flatnonzero(self.graph >= 0)
+        return self._valid[0]
+
+    def valid_rows(self, labelling: int) -> np.ndarray:
+        """Table rows of the points (:meth:`valid_masks`, ``labelling``); -1 where absent."""
+        _, base, keep, codes = self._valid
+        return np.take(self.cell_of.reshape(-1), base + codes[labelling][keep])
 
     def rows(self, labelling: int, masks: np.ndarray) -> np.ndarray:
         """Table rows of the points (``masks``, ``labelling``); -1 where invalid or absent."""
@@ -140,10 +155,9 @@ def neighbours(space: EncodedSpace, mask: int, ops: tuple[int, ...]) -> np.ndarr
 
 def points_per_row(space: EncodedSpace, num_rows: int) -> np.ndarray:
     """Number of encoded points of every table row (a cell's isomorphic and unpruned forms)."""
-    masks = space.valid_masks()
     counts = np.zeros(num_rows, np.int64)
     for lab in range(space.num_labellings):
-        rows = space.rows(lab, masks)
+        rows = space.valid_rows(lab)
         counts += np.bincount(rows[rows >= 0], minlength=num_rows)
     return counts
 
@@ -160,36 +174,52 @@ def distance_to(space: EncodedSpace, targets: np.ndarray, progress=None) -> np.n
                          + 2, bool)
     is_target[targets] = True                    # row -1 reads the last entry: False
     for lab in range(space.num_labellings):
-        rows = space.rows(lab, masks)
-        dist[lab, masks[is_target[rows]]] = 0
+        dist[lab, masks[is_target[space.valid_rows(lab)]]] = 0
     transform(dist, space.bits, space.op_vertices, progress)
     return dist
 
 
 def transform(dist: np.ndarray, bits: int, op_vertices: int, progress=None) -> None:
     """In place: the exact L1 distance transform over edge bits (last axis, 2^bits) and the
-    Hamming one over op vertices (first axis, 3^op_vertices)."""
+    Hamming one over op vertices (first axis, 3^op_vertices): per coordinate, a point's
+    distance becomes the least of its own and its neighbours' along it, plus one."""
     labs, masks = dist.shape
+    low = min(LOW_BITS, bits)
+    # The low bits' pairs lie a few bytes apart: run them on a transposed copy of each chunk,
+    # where every pair is two long contiguous rows.
     step = max(1, (1 << 22) // masks)            # about 4 M entries per chunk
-    for i in range(bits):
+    for lo in range(0, labs, step):
+        chunk = dist[lo:lo + step].reshape(-1, 1 << low)
+        flipped = np.ascontiguousarray(chunk.T)
+        for i in range(low):
+            _pass(flipped.reshape((1 << low) >> (i + 1), 2, 1 << i, -1)[:, 0],
+                  flipped.reshape((1 << low) >> (i + 1), 2, 1 << i, -1)[:, 1])
+        chunk[...] = flipped.T
+    if progress:
+        progress()
+    for i in range(low, bits):
         for lo in range(0, labs, step):
             view = dist[lo:lo + step].reshape(-1, masks >> (i + 1), 2, 1 << i)
-            a, b = view[:, :, 0], view[:, :, 1]
-            np.minimum(a, b + 1, out=a)          # then min(b, new a + 1) = min(b, old a + 1)
-            np.minimum(b, a + 1, out=b)
+            _pass(view[:, :, 0], view[:, :, 1])
         if progress:
             progress()
     for j in range(op_vertices):
         inner = NUM_OP_CHOICES ** (op_vertices - 1 - j)
         view = dist.reshape(NUM_OP_CHOICES ** j, NUM_OP_CHOICES, inner * masks)
-        width = max(1, 1 << 22)
         for outer in range(view.shape[0]):
-            for lo in range(0, view.shape[2], width):
-                block = view[outer, :, lo:lo + width]
+            for lo in range(0, view.shape[2], 1 << 22):
+                block = view[outer, :, lo:lo + (1 << 22)]
                 # the closest of the other labels is at most the closest of all
                 np.minimum(block, block.min(axis=0) + 1, out=block)
         if progress:
             progress()
+
+
+def _pass(a: np.ndarray, b: np.ndarray) -> None:
+    """One binary coordinate: a = min(a, b + 1), then b = min(b, a + 1) (with the new a this
+    is min(b, old a + 1), as min(b, b + 2) = b)."""
+    np.minimum(a, b + 1, out=a)
+    np.minimum(b, a + 1, out=b)
 
 
 def distance_histogram(dist: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
@@ -209,7 +239,7 @@ def fitness_by_distance(space: EncodedSpace, dist: np.ndarray, fitness: np.ndarr
     out = {k: np.zeros(size) for k in ("count", "sum", "sumsq")}
     fit = np.append(np.asarray(fitness, np.float64), np.nan)   # row -1 -> NaN
     for lab in range(space.num_labellings):
-        f = fit[space.rows(lab, masks)]
+        f = fit[space.valid_rows(lab)]
         ok = np.isfinite(f)
         d = dist[lab, masks[ok]]
         out["count"] += np.bincount(d, minlength=size)

@@ -113,17 +113,28 @@ def from_sample(path: str | Path, cells: CellTable) -> Table:
     if unknown.size:
         raise DataFormatError(f"{path}: hash {hashes[unknown[0]].decode()} is no cell of the "
                               "NAS-Bench-101 space")
-    n = hashes.size
     validation = sample.validation[order][:, :, None]
-    time = np.full((n, len(BUDGETS), 1), np.nan)
+    time = np.full((hashes.size, len(BUDGETS), 1), np.nan)
     time[:, BUDGETS.index(108), 0] = sample.time108[order]
-    row_of_cell = np.full(len(cells), -1, np.int32)
-    row_of_cell[rows] = np.arange(n, dtype=np.int32)
-    cell_of = np.where(cells.cell_of >= 0, row_of_cell[cells.cell_of], -1).astype(np.int32)
-    return Table(label=f"real sample ({n:,} cells with values)", hashes=hashes,
-                 matrices=cells.matrices[rows], labels=cells.labels[rows],
-                 num_vertices=cells.num_vertices[rows],
-                 parameters=cells.trainable_parameters[rows], budgets=tuple(BUDGETS),
-                 metrics={"validation": validation, "time": time},
+    return subset(cells, rows, {"validation": validation, "time": time}, BUDGETS,
+                  f"real sample ({hashes.size:,} cells with values)", str(path))
+
+
+def subset(cells: CellTable, rows: np.ndarray, metrics: dict[str, np.ndarray],
+           budgets=BUDGETS, label: str = "table", source: str = "",
+           surrogate: bool = False) -> Table:
+    """A table of some enumerated cells (``rows``, ascending) with the given metric arrays
+    (cells x budgets x repeats, in ``rows``' order); the look-up maps onto these rows."""
+    rows = np.asarray(rows, np.int64)
+    if rows.size == len(cells) and np.array_equal(rows, np.arange(len(cells))):
+        cell_of = cells.cell_of
+    else:
+        row_of_cell = np.full(len(cells), -1, np.int32)
+        row_of_cell[rows] = np.arange(rows.size, dtype=np.int32)
+        cell_of = np.where(cells.cell_of >= 0, row_of_cell[cells.cell_of], -1).astype(np.int32)
+    return Table(label=label, hashes=cells.hashes[rows], matrices=cells.matrices[rows],
+                 labels=cells.labels[rows], num_vertices=cells.num_vertices[rows],
+                 parameters=cells.trainable_parameters[rows], budgets=tuple(budgets),
+                 metrics={k: np.asarray(v, np.float64) for k, v in metrics.items()},
                  graph_offset=cells.graph_offset, graph_id=cells.graph_id, cell_of=cell_of,
-                 source=str(path))
+                 surrogate=surrogate, source=source)
