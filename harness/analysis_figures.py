@@ -63,7 +63,8 @@ def _cost(result: Any, folder: Path) -> list[tuple[str, str]]:
     if not c:
         return []
     plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8),
+                                      gridspec_kw={"wspace": 0.35})
     ok = np.isfinite(c["time"]) & np.isfinite(c["accuracy"])
     order = np.flatnonzero(ok)[np.argsort(c["accuracy"][ok], kind="stable")]
     points = left.scatter(c["params"][order], c["time"][order], c=c["accuracy"][order],

@@ -153,7 +153,7 @@ def _distributions(result: Analysis) -> None:
         rows.append({"metric": f"{m} accuracy at 108 epochs{one_run}",
                      "cells": int(np.isfinite(v).sum()),
                      "share_above_90": distributions.share_above(v, 0.9),
-                     "share_100": distributions.share_above(v, 1 - 1e-9),
+                     "share_at_100": distributions.share_above(v, 1 - 1e-9),
                      "median": float(np.nanmedian(v)), "max": float(np.nanmax(v))})
     result.frames["accuracy"] = pd.DataFrame(rows)
     num["above_90"] = {m: distributions.share_above(v, 0.9) for m, v in means.items()}
@@ -396,7 +396,7 @@ def side_by_side(result: Analysis) -> pd.DataFrame:
     rows = []
     for key, (section, what, stated, _) in PAPER.items():
         value = result.numbers.get(key)
-        rows.append({"section": section, "statistic": what, "paper": stated,
+        rows.append({"statistic": what, "section": section, "paper": stated,
                      "this table": _show(key, value) if value is not None
                      else f"n/a: {result.why_not.get(key, 'not computed')}"})
     return pd.DataFrame(rows)

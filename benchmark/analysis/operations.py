@@ -40,18 +40,25 @@ def replacement_pairs(matrices: np.ndarray, labels: np.ndarray, num_vertices: np
         ops = labels[rows, 1:n - 1]
         weights = NUM_OP_CHOICES ** np.arange(n - 3, -1, -1, dtype=np.int64)
         code = ops @ weights if n > 2 else np.zeros(rows.size, np.int64)
+        flat = np.asarray(cell_of).reshape(-1)
+        base = graph.astype(np.int64) * np.asarray(cell_of).shape[1] + code
         for v in range(n - 2):
             for b in range(NUM_OP_CHOICES):
-                a = ops[:, v]
-                sel = a != b
-                other = np.asarray(cell_of)[graph[sel], code[sel] + (b - a[sel]) * weights[v]]
-                keep = other >= 0
+                sel = np.flatnonzero(ops[:, v] != b)
+                a = ops[sel, v]
+                other = flat[base[sel] + (b - a) * weights[v]]
                 for op_a in range(NUM_OP_CHOICES):
-                    pick = keep & (a[sel] == op_a)
+                    pick = (a == op_a) & (other >= 0)
                     if pick.any():
                         found.setdefault((op_a, b), []).append(
-                            np.stack([rows[sel][pick], other[pick]], axis=1))
-    return {pair: np.unique(np.concatenate(parts), axis=0) for pair, parts in found.items()}
+                            np.stack([rows[sel[pick]], other[pick]], axis=1))
+    size = int(num_vertices.size)
+    out = {}
+    for pair, parts in found.items():
+        keys = np.sort(np.concatenate([p[:, 0] * size + p[:, 1] for p in parts]))
+        keys = keys[np.r_[True, keys[1:] != keys[:-1]]]   # distinct (np.unique hashes: slow)
+        out[pair] = np.stack([keys // size, keys % size], axis=1)
+    return out
 
 
 def replacement_effects(pairs: dict[tuple[int, int], np.ndarray], accuracy: np.ndarray,

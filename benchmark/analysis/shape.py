@@ -23,19 +23,19 @@ def width(matrices: np.ndarray, num_vertices: np.ndarray) -> np.ndarray:
     """Maximum directed cut of each cell: over splits of the vertices into an input side and an
     output side with no edge running back (the input side closed under predecessors), the most
     edges crossing forward.  A chain has width 1; the input fanning out to 5 vertices, 5."""
-    matrices = np.asarray(matrices).astype(np.int64)
+    matrices = np.asarray(matrices)
     num_vertices = np.asarray(num_vertices, np.int64)
     out = np.zeros(matrices.shape[0], np.int64)
     for n in np.unique(num_vertices).tolist():
         sel = np.flatnonzero(num_vertices == n)
-        m = matrices[sel][:, :n, :n]
-        best = np.zeros(sel.size, np.int64)
-        for interior in itertools.product((0, 1), repeat=n - 2):
-            side = np.array((1, *interior, 0), np.int64)           # 1: input side
-            forward = m[:, side == 1][:, :, side == 0].sum(axis=(1, 2))
-            back = m[:, side == 0][:, :, side == 1].sum(axis=(1, 2))
-            best = np.maximum(best, np.where(back == 0, forward, 0))
-        out[sel] = best
+        edges = matrices[sel][:, :n, :n].reshape(sel.size, n * n).astype(np.float32)
+        sides = np.array([(1, *interior, 0) for interior in
+                          itertools.product((0, 1), repeat=n - 2)], np.float32)  # 1: input side
+        # edge (i, j) runs forward in split s if i is on its input side and j is not
+        forward = (sides[:, :, None] * (1 - sides[:, None, :])).reshape(len(sides), n * n)
+        back = ((1 - sides[:, :, None]) * sides[:, None, :]).reshape(len(sides), n * n)
+        cut = np.where(edges @ back.T == 0, edges @ forward.T, 0)
+        out[sel] = cut.max(axis=1).astype(np.int64)
     return out
 
 
