@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,7 @@ class Analysis:
     series: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     why_not: dict[str, str] = field(default_factory=dict)     # paper key -> reason
 
 
@@ -111,21 +113,26 @@ def compute(table: Table, seed: int = 0, walk_steps: int = 100_000,
             space_vertices: int = 7, progress: bool = False) -> Analysis:
     """Every statistic ``table`` supports; ``space_vertices`` < 7 restricts the locality
     statistics to encoding A over that many vertices (a sub-space, for checks)."""
+    if not table.has("validation"):
+        raise AnalysisError(f"{table.source or table.label}: no validation accuracy at 108 "
+                            "epochs, which every statistic ranks cells by: nothing to analyse")
     result = Analysis(table)
     steps: list[tuple[str, Callable[[Analysis], None]]] = [
         ("distributions", _distributions), ("noise", _noise), ("cost", _cost),
         ("operation replacement", _operations), ("depth and width", _shape),
         ("budget correlations", _budgets)]
     for name, step in steps:
-        _timed(result, name, step)
+        _timed(result, name, partial(step, result))
     _locality(result, seed, walk_steps, space_vertices, progress)
     return result
 
 
-def _timed(result: Analysis, name: str, step: Callable[[Analysis], None]) -> None:
-    t0 = time.perf_counter()
-    step(result)
+def _timed(result: Analysis, name: str, step: Callable[[], None]) -> None:
+    """Run one statistic, recording its wall and CPU seconds."""
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    step()
     result.seconds[name] = time.perf_counter() - t0
+    result.cpu_seconds[name] = time.process_time() - cpu0
 
 
 def _cannot(result: Analysis, what: str, why: str, keys: tuple[str, ...] = ()) -> None:
@@ -211,7 +218,8 @@ def _cost(result: Analysis) -> None:
     neighbours = np.zeros(0, np.int64)
     if inception >= 0:
         space = _space(result, 7)
-        point = locality.point_of(space, t.matrices[inception], t.labels[inception, :7])
+        n = int(t.num_vertices[inception])
+        point = locality.point_of(space, t.matrices[inception], t.labels[inception, :n])
         neighbours = locality.neighbours(space, *point)
         if not t.complete:
             result.notes.append(f"Inception-like cell's 1-edit neighbours: only the "
@@ -307,14 +315,13 @@ def _locality(result: Analysis, seed: int, walk_steps: int, n: int, progress: bo
         return
     metric = fitness_metric(t)
     fitness = t.mean(metric)
-    t0 = time.perf_counter()
-    space = _space(result, n)
-    result.seconds["encoded space look-up"] = time.perf_counter() - t0
+    space = None
 
-    def step(name: str, fn: Callable[[], None]) -> None:
-        t0 = time.perf_counter()
-        fn()
-        result.seconds[name] = time.perf_counter() - t0
+    def look_up() -> None:
+        nonlocal space
+        space = _space(result, n)
+
+    _timed(result, "encoded space look-up", look_up)
 
     best_row = int(np.nanargmax(fitness))
     if t.repeats >= 2:
@@ -382,7 +389,7 @@ def _locality(result: Analysis, seed: int, walk_steps: int, n: int, progress: bo
               disable=not progress) as bar:
         for name, fn in parts.items():
             bar.set_postfix_str(name)
-            step(name, fn)
+            _timed(result, name, fn)
             bar.update()
     if n != 7:
         result.notes.append(f"locality statistics over encoding A restricted to {n}-vertex "
@@ -466,7 +473,8 @@ def write(result: Analysis, out: Path, command: str = "") -> Path:
         manifest = {"format": FORMAT, "table": t.label, "source": t.source,
                     "surrogate": t.surrogate, "cells": len(t), "command": command,
                     "numbers": {k: v for k, v in result.numbers.items()},
-                    "notes": result.notes, "seconds": result.seconds}
+                    "notes": result.notes, "seconds": result.seconds,
+                    "cpu_seconds": result.cpu_seconds}
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=2, default=float) + "\n")
         badge = (("surrogate", "surrogate table: NOT NAS-Bench-101 results") if t.surrogate
                  else ("real", "real NAS-Bench-101 data"))

@@ -5,6 +5,7 @@ plain pass over the 510 M encoded points (a uint8 array filled and summed), the 
 exact statistic over encoding A."""
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,20 +25,24 @@ TARGET_S = 300.0
 def main() -> None:
     enumerate_cells(progress=False)
     NASBench.surrogate(0)                       # build the cached table outside the timing
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     load_s, table = timed(lambda: from_store(NASBench.surrogate(0).store))
     walk = 20_000 if QUICK else 100_000
     compute_s, result = timed(compute, table, 0, walk)
     with tempfile.TemporaryDirectory() as tmp:
+        cpu_before = time.process_time()
         write_s, _ = timed(write, result, Path(tmp) / "analysis")
-    total = time.perf_counter() - t0
+        write_cpu = time.process_time() - cpu_before
+    total, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     row("open the surrogate table", f"{load_s:.2f} s")
     for name, seconds in result.seconds.items():
-        row(f"  {name}", f"{seconds:.1f} s")
+        row(f"  {name}", f"{seconds:.1f} s", f"CPU {result.cpu_seconds[name]:.1f} s")
     row("all statistics", f"{compute_s:.1f} s")
-    row("figures, tables and page", f"{write_s:.1f} s")
-    row("whole analysis of 423,624 cells", f"{total:.1f} s", f"target <= {TARGET_S:.0f} s",
-        total <= TARGET_S)
+    row("figures, tables and page", f"{write_s:.1f} s", f"CPU {write_cpu:.1f} s")
+    row("whole analysis of 423,624 cells, wall", f"{total:.1f} s",
+        f"target <= {TARGET_S:.0f} s", total <= TARGET_S)
+    row("  the same, CPU seconds of this process", f"{cpu:.1f} s",
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     base_s, _ = timed(_one_pass, 2 ** 21 * 3 ** 5)
     volume_s = result.seconds["volume within distance d of the top cells"]
     row("baseline: fill and sum a uint8 per encoded point", f"{base_s:.1f} s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from harness.cli.app import main
 from .conftest import INCEPTION_MATRIX, NB101, needs_shared
 
 C3, C1, MP = 0, 1, 2
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def row_of(cells, matrix, ops) -> int:
@@ -335,10 +337,18 @@ def sample_file(path, cells, rows, valued=True):
     return path
 
 
-def test_command_on_a_sample_writes_what_it_can(tmp_path, cells, capsys):
-    path = sample_file(tmp_path / "s.json.gz", cells, range(0, len(cells), 97))
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def sample_analysis(tmp_path_factory, cells):
+    """A made-up sample of every 97th cell, analysed by the command: (sample, output)."""
+    tmp = tmp_path_factory.mktemp("sample")
+    path = sample_file(tmp / "s.json.gz", cells, range(0, len(cells), 97))
+    out = tmp / "out"
     assert main(["analyze", str(path), "--out", str(out)]) == 0
+    return path, out
+
+
+def test_command_on_a_sample_writes_what_it_can(sample_analysis):
+    path, out = sample_analysis
     for name in ("index.html", "side_by_side.md", "side_by_side.csv", "depth_width.png",
                  "depth_width.pdf", "operation_replacement.csv", "budget_correlations.md",
                  "analysis.json"):
@@ -349,7 +359,30 @@ def test_command_on_a_sample_writes_what_it_can(tmp_path, cells, capsys):
     html = (out / "index.html").read_text()
     assert "data:image/png;base64," in html and "Notes: what could not be computed" in html
     # a second run replaces its own earlier analysis
-    assert main(["analyze", str(path), "--out", str(out)]) == 0
+    assert main(["analyze", str(path), "--out", str(out), "--walk-steps", "100"]) == 0
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt install chromium); "
+                    "the page is checked in a real browser only where one is")
+def test_the_analysis_page_renders_in_a_headless_browser(sample_analysis, tmp_path):
+    import html
+    import re
+    import subprocess
+
+    probe = tmp_path / "probe.html"   # the page plus a script that reports what it shows
+    probe.write_text((sample_analysis[1] / "index.html").read_text().replace("</body>", """<script>
+window.addEventListener('load', () => { document.body.setAttribute('data-probe', JSON.stringify(
+  [...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0, i.width]))); });
+</script></body>"""))
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--disable-dev-shm-usage", "--virtual-time-budget=10000",
+                          "--dump-dom", probe.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    shown = json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+    assert [alt for alt, _, _ in shown] == ["accuracy_ecdf", "cost", "depth_width",
+                                            "budget_correlations"]
+    assert all(ok and width > 300 for _, ok, width in shown)
+    assert "The paper's numbers beside this table's" in dom and "<table>" in dom
 
 
 @needs_shared
