@@ -315,13 +315,8 @@ def _locality(result: Analysis, seed: int, walk_steps: int, n: int, progress: bo
         return
     metric = fitness_metric(t)
     fitness = t.mean(metric)
-    space = None
-
-    def look_up() -> None:
-        nonlocal space
-        space = _space(result, n)
-
-    _timed(result, "encoded space look-up", look_up)
+    _timed(result, "encoded space look-up", partial(_space, result, n))
+    space = _space(result, n)            # built just now, held in result.series
 
     best_row = int(np.nanargmax(fitness))
     if t.repeats >= 2:
