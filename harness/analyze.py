@@ -35,6 +35,7 @@ MANIFEST = "analysis.json"
 OP_NAMES = ("conv3x3", "conv1x1", "maxpool3x3")        # short names of OPS, in label order
 DISTANCES = range(11)                                 # the volume statistic's d = 0..10
 SHIFTS = np.arange(1, 101)                            # RWA shifts (sqrt up to 10)
+PAGE_ROWS = 40                                        # longer tables: the CSV has them all
 TOP_FRACTION_NAMES = {1.0: "all", 0.5: "top 50 %", 0.25: "top 25 %", 0.10: "top 10 %",
                       0.05: "top 5 %", 0.01: "top 1 %"}
 
@@ -461,10 +462,13 @@ def write(result: Analysis, out: Path, command: str = "") -> Path:
                             ("rwa", "Random-walk autocorrelation"),
                             ("pareto_front", "Pareto front: validation accuracy vs time")):
             if stem in result.frames:
-                md = _markdown(result.frames[stem])
-                _write_table(tmp, stem, result.frames[stem], md)
+                frame = result.frames[stem]
+                _write_table(tmp, stem, frame, _markdown(frame))
                 if stem not in ("rwa", "pareto_front"):
-                    items.append(page.Item(title, markdown=md))
+                    shown = _markdown(frame.head(PAGE_ROWS)) + (
+                        f"\nThe first {PAGE_ROWS} of {len(frame)} rows; all in {stem}.csv.\n"
+                        if len(frame) > PAGE_ROWS else "")
+                    items.append(page.Item(title, markdown=shown))
         manifest = {"format": FORMAT, "table": t.label, "source": t.source,
                     "surrogate": t.surrogate, "cells": len(t), "command": command,
                     "numbers": {k: v for k, v in result.numbers.items()},
