@@ -472,8 +472,7 @@ def write(result: Analysis, out: Path, command: str = "") -> Path:
         manifest = {"format": FORMAT, "table": t.label, "source": t.source,
                     "surrogate": t.surrogate, "cells": len(t), "command": command,
                     "numbers": {k: v for k, v in result.numbers.items()},
-                    "notes": result.notes, "seconds": result.seconds,
-                    "cpu_seconds": result.cpu_seconds}
+                    "notes": result.notes}
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=2, default=float) + "\n")
         badge = (("surrogate", "surrogate table: NOT NAS-Bench-101 results") if t.surrogate
                  else ("real", "real NAS-Bench-101 data"))

@@ -358,7 +358,12 @@ def test_command_on_a_sample_writes_what_it_can(sample_analysis):
     assert "n/a: the table holds no test accuracy" in text
     html = (out / "index.html").read_text()
     assert "data:image/png;base64," in html and "Notes: what could not be computed" in html
-    # a second run replaces its own earlier analysis
+    # the same table gives the same bytes; a second run replaces its own earlier analysis
+    again = out.parent / "again"
+    assert main(["analyze", str(path), "--out", str(again)]) == 0
+    assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in out.iterdir())
+    for p in out.iterdir():
+        assert p.read_bytes() == (again / p.name).read_bytes(), p.name
     assert main(["analyze", str(path), "--out", str(out), "--walk-steps", "100"]) == 0
 
 
