@@ -57,6 +57,17 @@ def style(optimizers: list[str], baseline: str | None = None) -> dict[str, Style
     return out
 
 
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (for modules drawing their own figures)."""
+    return _plt()
+
+
+def save_figure(fig, stem: Path) -> None:
+    """Save a figure as ``stem``.png and .pdf (fixed metadata, atomic) and close it."""
+    _save(fig, stem)
+    _plt().close(fig)
+
+
 def _plt():
     import matplotlib
 

@@ -1,4 +1,5 @@
-"""The report's one page, ``report/index.html``: static, self-contained (figures inline as PNG),
+"""The report's one page, ``report/index.html`` (and, through :func:`write_page`, the
+analysis page): static, self-contained (figures inline as PNG),
 readable top to bottom: what was compared on which data, the regret figure, the tables, the
 statistics, the notes on what could not be computed, then settings, provenance and versions."""
 from __future__ import annotations
@@ -46,9 +47,18 @@ def write(path: Path, folder: Path, title: str, items: list[Item], notes: list[s
     kind = ("surrogate" if surrogate else "real",
             "surrogate table: NOT NAS-Bench-101 results" if surrogate else
             "trained live" if any(f.get("live") for f in facts) else "real NAS-Bench-101 data")
+    write_page(path, title, kind, f"Results folder: <code>{_e(str(folder.resolve()))}</code>",
+               items, notes, _provenance(folder),
+               "None: every test and figure could be computed.")
+
+
+def write_page(path: Path, title: str, badge: tuple[str, str], subtitle_html: str,
+               items: list[Item], notes: list[str], tail: list[str], no_notes: str) -> None:
+    """One self-contained page: title, a badge (css class ``real``/``surrogate``, text), a
+    subtitle, the items (figures inline, tables), the notes (``no_notes`` if none) and the
+    ``tail`` (HTML parts: settings, provenance, versions)."""
     parts = [f"<h1>{_e(title)}</h1>",
-             f'<p><span class="label {kind[0]}">{_e(kind[1])}</span> '
-             f"Results folder: <code>{_e(str(folder.resolve()))}</code></p>"]
+             f'<p><span class="label {badge[0]}">{_e(badge[1])}</span> {subtitle_html}</p>']
     for item in items:
         if item.figure is not None:
             data = base64.b64encode(item.figure.read_bytes()).decode()
@@ -63,8 +73,8 @@ def write(path: Path, folder: Path, title: str, items: list[Item], notes: list[s
             parts.append(markdown_to_html(item.markdown))
     parts.append("<h2>Notes: what could not be computed</h2>")
     parts.append("<ul class='notes'>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
-                 if notes else "<p>None: every test and figure could be computed.</p>")
-    parts += _provenance(folder)
+                 if notes else f"<p>{_e(no_notes)}</p>")
+    parts += tail
     body = "\n".join(parts)
     atomic_write_text(path, f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
                             f"<title>{_e(title)}</title><style>{STYLE}</style></head>"
@@ -87,14 +97,24 @@ def _provenance(folder: Path) -> list[str]:
             "git commit": meta.get("git_commit"), "started": meta.get("started"),
             "finished": meta.get("finished"), **(meta.get("packages") or {})}
     parts.append("<p>Runs made with:</p>" + _dict_table(runs))
+    parts.append("<p>Report drawn with:</p>" + _dict_table(versions()))
+    return parts
+
+
+def versions() -> dict[str, str | None]:
+    """Python's and the drawing packages' versions, for a page's software section."""
     report = {"python": platform.python_version()}
     for name in ("nasbench-harness", "numpy", "scipy", "pandas", "matplotlib"):
         try:
             report[name] = version(name)
         except PackageNotFoundError:
             report[name] = None
-    parts.append("<p>Report drawn with:</p>" + _dict_table(report))
-    return parts
+    return report
+
+
+def dict_table(values: dict[str, Any]) -> str:
+    """A two-column HTML table of a mapping."""
+    return _dict_table(values)
 
 
 def _dict_table(values: dict[str, Any]) -> str:

@@ -5,8 +5,9 @@ import importlib
 import logging
 import sys
 
-SCRIPTS = ["perf.bench_space", "perf.bench_query", "perf.bench_data", "perf.bench_surrogate", "perf.bench_optimizers",
-           "perf.bench_harness", "perf.bench_trainer"]
+SCRIPTS = ["perf.bench_space", "perf.bench_query", "perf.bench_data", "perf.bench_surrogate",
+           "perf.bench_analysis", "perf.bench_optimizers", "perf.bench_harness",
+           "perf.bench_trainer"]
 
 
 def main() -> int:

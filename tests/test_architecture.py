@@ -105,3 +105,19 @@ def test_the_layers_of_running_an_experiment(graph):
     assert uses("sensitivity") <= {"config", "figures", "page"}   # the grids' figure
     assert uses("speedup") <= {"page"}                            # against random search
     assert not uses("table_builder") & {"runner", "task", "plan", "backends"}
+
+
+def test_the_analysis_layers(graph):
+    """benchmark.analysis: pure statistics over arrays (no harness); harness.analyze draws and
+    writes them through the shared page and figure helpers, and nothing else of the harness."""
+    def uses(module: str) -> set[str]:
+        return {t.removeprefix("harness.") for t in graph[f"harness.{module}"]
+                if t.startswith("harness")}
+
+    analysis = {m for m in graph if m.startswith("benchmark.analysis")}
+    assert {"benchmark.analysis.locality", "benchmark.analysis.operations"} <= analysis
+    for module in analysis:
+        assert all(t.startswith("benchmark") for t in graph[module]), module
+    assert uses("analyze") <= {"analysis_figures", "page"}
+    assert uses("analysis_figures") <= {"figures"}
+    assert uses("cli.analyze") <= {"cli.util", "analyze"}

@@ -31,11 +31,15 @@ _CACHE_VERSION = 1
 INVALID, ABSENT = -1, -2   # what RawCellIndex.row returns besides a store row
 
 
-def mask_arrays(graph_offset: np.ndarray, graph_id: np.ndarray) -> dict[str, np.ndarray]:
+def mask_arrays(graph_offset: np.ndarray, graph_id: np.ndarray, n_raw: int = N
+                ) -> dict[str, np.ndarray]:
     """For every raw mask: the graph number after pruning (-1: invalid), the surviving-vertex
-    pattern, and per pattern the weights that turn interior op labels into a label code."""
-    masks = np.arange(1 << len(SLOTS), dtype=np.int64)
-    edge = {xy: (masks >> k) & 1 for k, xy in enumerate(SLOTS)}
+    pattern, and per pattern the weights that turn interior op labels into a label code.
+    ``n_raw``: the raw cells' vertex count (7 in encoding A; smaller for sub-spaces)."""
+    N = n_raw  # noqa: N806 - the module's vertex count, for this call
+    slots = upper_slots(N)
+    masks = np.arange(1 << len(slots), dtype=np.int64)
+    edge = {xy: (masks >> k) & 1 for k, xy in enumerate(slots)}
     fwd = [np.ones_like(masks)] + [None] * (N - 1)
     for v in range(1, N):
         fwd[v] = np.zeros_like(masks)
@@ -57,7 +61,7 @@ def mask_arrays(graph_offset: np.ndarray, graph_id: np.ndarray) -> dict[str, np.
         rank = {v: i for i, v in enumerate(kept)}
         sel = np.flatnonzero(keep == pattern)
         pruned = np.zeros(sel.size, np.int64)
-        for (x, y), k in BIT_OF.items():
+        for k, (x, y) in enumerate(slots):
             if x in rank and y in rank:
                 nx, ny = rank[x], rank[y]
                 pruned |= ((masks[sel] >> k) & 1) << (nx + ny * (ny - 1) // 2)

@@ -19,6 +19,7 @@ from . import data, space
 EXAMPLES = """examples:
   nasbench run experiments/demo.yaml
   nasbench report results/demo
+  nasbench analyze surrogate --out analysis
   nasbench optimizers
   nasbench space info
   nasbench space hash --matrix '[[0,1],[0,0]]' --ops input,output
@@ -49,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules():
-    from . import optimizers, report, run, train
-    return [run, report, optimizers, data, space, train]
+    from . import analyze, optimizers, report, run, train
+    return [run, report, optimizers, data, space, train, analyze]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
