@@ -1,0 +1,216 @@
+"""hyperopt's ``tpe.suggest`` for flat spaces, re-derived from running state: the same proposals.
+
+``tpe.suggest`` rebuilds its whole inference graph at every call and walks the trial history in
+Python (the documents, the split into good and bad trials, one hyperparameter at a time), so a
+call costs ~0.3 ms per past trial and a run's cost grows with the square of its length.
+:class:`RunningTPE` keeps the history as numpy columns (one per hyperparameter, one of losses)
+and does per call exactly the numerical work of hyperopt 0.3's ``tpe.suggest``, in the same
+order, on arrays of the same values, shapes and dtypes, so every float and every draw from the
+call's Generator is the same:
+
+* fewer than ``n_startup_jobs`` trials: ``rand.suggest``, one draw per hyperparameter;
+* the split: the best ``min(ceil(gamma * sqrt(n)), 25)`` trials are "below" (a tie across that
+  boundary is broken by ``np.argsort`` of the losses, as hyperopt's ``ap_split_trials``), pending
+  trials count with an infinite loss;
+* per hyperparameter, in hyperopt's evaluation order (labels in descending string order):
+  ``hp.choice`` -> ``ap_randint_sampler`` (linear-forgetting counts plus the prior weight,
+  ``n_EI_candidates`` multinomial draws), ``hp.uniform``/``hp.quniform`` ->
+  ``adaptive_parzen_normal`` and the truncated ``GMM1`` sampler; each candidate is scored by
+  its log-likelihood under the good minus the bad model and the first best is proposed.
+
+The Parzen estimators, samplers and the unquantized log-density are hyperopt's own functions;
+the quantized log-density (hyperopt loops over the mixture's components in Python) is
+:func:`gmm1_lpdf_quantized`, the same arithmetic over all components at once, summed in
+hyperopt's order.  Only ``hp.choice``, ``hp.uniform`` and ``hp.quniform`` with a finite range
+are supported: what :func:`optimizers.tpe.hyperopt_spec` makes of a flat ConfigSpace.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+#: hyperopt's cap on the number of "below" trials (``ap_split_trials``' gamma_cap, DEFAULT_LF)
+GAMMA_CAP = 25
+#: hyperopt's linear-forgetting horizon (``DEFAULT_LF``)
+LINEAR_FORGETTING = 25
+EPS = 1e-12   # hyperopt.tpe.EPS
+
+
+class HyperoptParam(NamedTuple):
+    """One hyperparameter as hyperopt sees it: ``kind`` is ``choice`` (``args`` = the
+    options), ``uniform`` (low, high) or ``quniform`` (low, high, q)."""
+
+    label: str
+    kind: str
+    args: tuple
+
+
+class RunningTPE:
+    """``tpe.suggest`` with its defaults' knobs, over a history kept as columns.
+
+    Args:
+        params: the space, one :class:`HyperoptParam` per hyperparameter.
+        prior_weight, n_startup_jobs, n_EI_candidates, gamma: ``tpe.suggest``'s arguments.
+    """
+
+    def __init__(self, params: list[HyperoptParam], *, prior_weight: float = 1.0,
+                 n_startup_jobs: int = 20, n_EI_candidates: int = 24, gamma: float = 0.25):
+        for p in params:
+            if p.kind not in ("choice", "uniform", "quniform"):
+                raise ValueError(f"tpe: hyperparameter {p.label}: {p.kind} is not supported")
+        # rec_eval pops hyperopt's label-sorted dict last first: draws in descending label order
+        self.params = sorted(params, key=lambda p: p.label, reverse=True)
+        self.prior_weight = float(prior_weight)   # build_posterior_wrapper's float(...)
+        self.n_startup_jobs = n_startup_jobs
+        self.n_EI_candidates = n_EI_candidates
+        self.gamma = gamma
+        self.n = 0
+        self._losses = np.empty(64)
+        self._columns = {p.label: np.empty(64, np.int64 if p.kind == "choice" else np.float64)
+                         for p in self.params}
+
+    # -- the history ---------------------------------------------------------------------
+
+    def add(self, values: dict[str, Any]) -> int:
+        """Record a proposed trial (pending: infinite loss); returns its index (hyperopt's tid)."""
+        if self.n == len(self._losses):
+            self._losses = np.resize(self._losses, 2 * self.n)
+            for label, column in self._columns.items():
+                self._columns[label] = np.resize(column, 2 * self.n)
+        tid = self.n
+        self._losses[tid] = math.inf
+        for label, column in self._columns.items():
+            column[tid] = values[label]
+        self.n += 1
+        return tid
+
+    def set_loss(self, tid: int, loss: float) -> None:
+        self._losses[tid] = float(loss)
+
+    # -- suggest -------------------------------------------------------------------------
+
+    def suggest(self, seed: int) -> dict[str, Any]:
+        """The next proposal, ``{label: value}`` (a choice's index, else the float), for
+        ``tpe.suggest(..., seed)`` over the trials recorded so far."""
+        rng = np.random.default_rng(seed)
+        if self.n < self.n_startup_jobs:
+            return {p.label: _prior_draw(p, rng) for p in self.params}
+        below = self._below()
+        above = ~below
+        size = self.n_EI_candidates
+        out = {}
+        for p in self.params:
+            column = self._columns[p.label][:self.n]
+            b, a = column[below], column[above]
+            if p.kind == "choice":
+                out[p.label] = self._choice(b, a, len(p.args), rng, size)
+            else:
+                out[p.label] = self._gmm(p, b, a, rng, size)
+        return out
+
+    def _below(self) -> np.ndarray:
+        """ap_split_trials: the mask of the best ``min(ceil(gamma sqrt(n)), 25)`` trials."""
+        losses = self._losses[:self.n]
+        k = min(int(np.ceil(self.gamma * np.sqrt(self.n))), GAMMA_CAP)
+        if k <= 0:
+            return np.zeros(self.n, bool)
+        if k >= self.n:
+            return np.ones(self.n, bool)
+        part = np.partition(losses, (k - 1, k))
+        if part[k - 1] < part[k]:   # no tie across the boundary: the set is unique
+            return losses <= part[k - 1]
+        below = np.zeros(self.n, bool)   # a tie (or NaN): argsort's choice, as hyperopt
+        below[np.argsort(losses)[:k]] = True
+        return below
+
+    def _choice(self, b: np.ndarray, a: np.ndarray, k: int, rng: np.random.Generator,
+                size: int):
+        """ap_randint_sampler (hp.choice is randint(k)) and randint_via_categorical_lpdf."""
+        pb, pa = self._categorical_p(b, k), self._categorical_p(a, k)
+        samples = np.dot(rng.multinomial(n=1, pvals=pb, size=size), np.arange(k))
+        score = np.log(pb[samples]) - np.log(pa[samples])
+        return samples[np.argmax(score)]
+
+    def _categorical_p(self, obs: np.ndarray, k: int) -> np.ndarray:
+        weights = linear_forgetting_weights(len(obs))
+        counts = np.bincount(obs, weights, k)
+        pseudocounts = counts + self.prior_weight
+        return pseudocounts / np.sum(pseudocounts)
+
+    def _gmm(self, p: HyperoptParam, b: np.ndarray, a: np.ndarray, rng: np.random.Generator,
+             size: int):
+        """ap_uniform_sampler / ap_quniform_sampler, GMM1 and GMM1_lpdf."""
+        from hyperopt.tpe import GMM1, GMM1_lpdf, adaptive_parzen_normal
+
+        low, high = p.args[0], p.args[1]
+        q = p.args[2] if p.kind == "quniform" else None
+        prior_mu = 0.5 * (high + low)
+        prior_sigma = 1.0 * (high - low)
+        wb, mb, sb = adaptive_parzen_normal(b, self.prior_weight, prior_mu, prior_sigma)
+        wa, ma, sa = adaptive_parzen_normal(a, self.prior_weight, prior_mu, prior_sigma)
+        samples = GMM1(wb, mb, sb, low=low, high=high, q=q, rng=rng, size=size)
+        if q is None:
+            score = (GMM1_lpdf(samples, wb, mb, sb, low=low, high=high, q=q)
+                     - GMM1_lpdf(samples, wa, ma, sa, low=low, high=high, q=q))
+        else:
+            score = (gmm1_lpdf_quantized(samples, wb, mb, sb, low, high, q)
+                     - gmm1_lpdf_quantized(samples, wa, ma, sa, low, high, q))
+        return samples[np.argmax(score)]
+
+
+def _prior_draw(p: HyperoptParam, rng: np.random.Generator):
+    """rand.suggest's draw of one hyperparameter (pyll's randint / uniform / quniform)."""
+    if p.kind == "choice":
+        return rng.integers(len(p.args), None, 1)[0]
+    draw = rng.uniform(p.args[0], p.args[1], size=1)
+    if p.kind == "uniform":
+        return draw[0]
+    q = p.args[2]
+    return (np.round(draw / q) * q)[0]
+
+
+def linear_forgetting_weights(n: int, lf: int = LINEAR_FORGETTING) -> np.ndarray:
+    """hyperopt.tpe.linear_forgetting_weights (the oldest of more than ``lf`` weigh less)."""
+    if n == 0:
+        return np.asarray([])
+    if n < lf:
+        return np.ones(n)
+    return np.concatenate([np.linspace(1 / n, 1.0, num=n - lf), np.ones(lf)], axis=0)
+
+
+def _normal_cdf(x, mu, sigma):
+    """hyperopt.tpe.normal_cdf."""
+    from scipy.special import erf
+
+    top = x - mu
+    bottom = np.maximum(np.sqrt(2) * sigma, EPS)
+    z = top / bottom
+    return 0.5 * (1 + erf(z))
+
+
+def gmm1_lpdf_quantized(samples: np.ndarray, weights: np.ndarray, mus: np.ndarray,
+                        sigmas: np.ndarray, low, high, q) -> np.ndarray:
+    """hyperopt.tpe.GMM1_lpdf with ``q`` and both bounds, all components at once.
+
+    hyperopt adds the components' probability masses one by one into a zero vector; here
+    each mass is computed with the same operations (elementwise, so the same floats) and
+    ``np.add.accumulate`` down the component axis adds them in the same order."""
+    samples = np.asarray(samples)
+    if samples.size == 0:
+        return np.asarray([])
+    flat = samples.flatten()
+    p_accept = np.sum(weights * (_normal_cdf(high, mus, sigmas) - _normal_cdf(low, mus, sigmas)))
+    ubound = np.minimum(flat + q / 2, high)
+    lbound = np.maximum(flat - q / 2, low)
+    w, mu, sigma = weights[:, None], mus[:, None], sigmas[:, None]
+    masses = np.empty((len(weights) + 1, len(flat)))
+    masses[0] = 0.0
+    inc = masses[1:]
+    np.multiply(w, _normal_cdf(ubound, mu, sigma), out=inc)
+    inc -= w * _normal_cdf(lbound, mu, sigma)
+    prob = np.add.accumulate(masses, axis=0)[-1]
+    rval = np.log(prob) - np.log(p_accept)
+    rval.shape = samples.shape
+    return rval
