@@ -68,8 +68,13 @@ class RunningTPE:
         self.gamma = gamma
         self.n = 0
         self._losses = np.empty(64)
-        self._columns = {p.label: np.empty(64, np.int64 if p.kind == "choice" else np.float64)
-                         for p in self.params}
+        # the choices' values as one matrix of bin numbers (each choice its own bins), so one
+        # bincount counts them all, each bin in trial order as hyperopt's per-choice bincount
+        self._choices = [p for p in self.params if p.kind == "choice"]
+        sizes = [len(p.args) for p in self._choices]
+        self._offsets = np.cumsum([0, *sizes])
+        self._codes = np.empty((64, len(self._choices)), np.int64)
+        self._columns = {p.label: np.empty(64) for p in self.params if p.kind != "choice"}
 
     # -- the history ---------------------------------------------------------------------
 
@@ -77,10 +82,13 @@ class RunningTPE:
         """Record a proposed trial (pending: infinite loss); returns its index (hyperopt's tid)."""
         if self.n == len(self._losses):
             self._losses = np.resize(self._losses, 2 * self.n)
+            self._codes = np.resize(self._codes, (2 * self.n, len(self._choices)))
             for label, column in self._columns.items():
                 self._columns[label] = np.resize(column, 2 * self.n)
         tid = self.n
         self._losses[tid] = math.inf
+        self._codes[tid] = [values[p.label] for p in self._choices]
+        self._codes[tid] += self._offsets[:-1]
         for label, column in self._columns.items():
             column[tid] = values[label]
         self.n += 1
@@ -100,14 +108,17 @@ class RunningTPE:
         below = self._below()
         above = ~below
         size = self.n_EI_candidates
+        p_below, p_above = self._categorical_ps(below), self._categorical_ps(above)
         out = {}
         for p in self.params:
-            column = self._columns[p.label][:self.n]
-            b, a = column[below], column[above]
             if p.kind == "choice":
-                out[p.label] = self._choice(b, a, len(p.args), rng, size)
+                pb, pa = p_below.pop(), p_above.pop()
+                samples = np.dot(rng.multinomial(n=1, pvals=pb, size=size), np.arange(len(pb)))
+                score = np.log(pb[samples]) - np.log(pa[samples])   # randint_via_categorical_lpdf
             else:
-                out[p.label] = self._gmm(p, b, a, rng, size)
+                column = self._columns[p.label][:self.n]
+                samples, score = self._gmm(p, column[below], column[above], rng, size)
+            out[p.label] = samples[np.argmax(score)]   # broadcast_best
         return out
 
     def _below(self) -> np.ndarray:
@@ -125,19 +136,17 @@ class RunningTPE:
         below[np.argsort(losses)[:k]] = True
         return below
 
-    def _choice(self, b: np.ndarray, a: np.ndarray, k: int, rng: np.random.Generator,
-                size: int):
-        """ap_randint_sampler (hp.choice is randint(k)) and randint_via_categorical_lpdf."""
-        pb, pa = self._categorical_p(b, k), self._categorical_p(a, k)
-        samples = np.dot(rng.multinomial(n=1, pvals=pb, size=size), np.arange(k))
-        score = np.log(pb[samples]) - np.log(pa[samples])
-        return samples[np.argmax(score)]
-
-    def _categorical_p(self, obs: np.ndarray, k: int) -> np.ndarray:
-        weights = linear_forgetting_weights(len(obs))
-        counts = np.bincount(obs, weights, k)
+    def _categorical_ps(self, rows: np.ndarray) -> list[np.ndarray]:
+        """ap_randint_sampler's probabilities of every choice over the trials ``rows``
+        (linear-forgetting counts plus the prior weight, normalized), last choice first."""
+        codes = self._codes[:self.n][rows]
+        weights = linear_forgetting_weights(len(codes))
+        counts = np.bincount(codes.ravel(), np.repeat(weights, codes.shape[1]),
+                             self._offsets[-1])
         pseudocounts = counts + self.prior_weight
-        return pseudocounts / np.sum(pseudocounts)
+        bounds = self._offsets
+        return [pseudocounts[bounds[i]:bounds[i + 1]] / np.sum(pseudocounts[bounds[i]:bounds[i + 1]])
+                for i in range(len(self._choices) - 1, -1, -1)]
 
     def _gmm(self, p: HyperoptParam, b: np.ndarray, a: np.ndarray, rng: np.random.Generator,
              size: int):
@@ -157,7 +166,7 @@ class RunningTPE:
         else:
             score = (gmm1_lpdf_quantized(samples, wb, mb, sb, low, high, q)
                      - gmm1_lpdf_quantized(samples, wa, ma, sa, low, high, q))
-        return samples[np.argmax(score)]
+        return samples, score
 
 
 def _prior_draw(p: HyperoptParam, rng: np.random.Generator):
