@@ -18,10 +18,10 @@ call's Generator is the same:
   ``adaptive_parzen_normal`` and the truncated ``GMM1`` sampler; each candidate is scored by
   its log-likelihood under the good minus the bad model and the first best is proposed.
 
-The Parzen estimators, samplers and the unquantized log-density are hyperopt's own functions;
-the quantized log-density (hyperopt loops over the mixture's components in Python) is
-:func:`gmm1_lpdf_quantized`, the same arithmetic over all components at once, summed in
-hyperopt's order.  Only ``hp.choice``, ``hp.uniform`` and ``hp.quniform`` with a finite range
+The Parzen estimators are hyperopt's own functions; the sampler and the log-densities
+(:func:`gmm1_sample`, :func:`gmm1_lpdf`, :func:`gmm1_lpdf_quantized`) do hyperopt's arithmetic
+and draws with fewer temporaries and Python calls (hyperopt's quantized density loops over the
+mixture's components in Python; here they are all computed at once and summed in its order).  Only ``hp.choice``, ``hp.uniform`` and ``hp.quniform`` with a finite range
 are supported: what :func:`optimizers.tpe.hyperopt_spec` makes of a flat ConfigSpace.
 """
 from __future__ import annotations
@@ -150,8 +150,8 @@ class RunningTPE:
 
     def _gmm(self, p: HyperoptParam, b: np.ndarray, a: np.ndarray, rng: np.random.Generator,
              size: int):
-        """ap_uniform_sampler / ap_quniform_sampler, GMM1 and GMM1_lpdf."""
-        from hyperopt.tpe import GMM1, GMM1_lpdf, adaptive_parzen_normal
+        """ap_uniform_sampler / ap_quniform_sampler: GMM1's candidates, GMM1_lpdf's scores."""
+        from hyperopt.tpe import adaptive_parzen_normal
 
         low, high = p.args[0], p.args[1]
         q = p.args[2] if p.kind == "quniform" else None
@@ -159,14 +159,51 @@ class RunningTPE:
         prior_sigma = 1.0 * (high - low)
         wb, mb, sb = adaptive_parzen_normal(b, self.prior_weight, prior_mu, prior_sigma)
         wa, ma, sa = adaptive_parzen_normal(a, self.prior_weight, prior_mu, prior_sigma)
-        samples = GMM1(wb, mb, sb, low=low, high=high, q=q, rng=rng, size=size)
-        if q is None:
-            score = (GMM1_lpdf(samples, wb, mb, sb, low=low, high=high, q=q)
-                     - GMM1_lpdf(samples, wa, ma, sa, low=low, high=high, q=q))
-        else:
-            score = (gmm1_lpdf_quantized(samples, wb, mb, sb, low, high, q)
-                     - gmm1_lpdf_quantized(samples, wa, ma, sa, low, high, q))
-        return samples, score
+        samples = gmm1_sample(wb, mb, sb, low, high, q, rng, size)
+        lpdf = gmm1_lpdf if q is None else gmm1_lpdf_quantized
+        return samples, (lpdf(samples, wb, mb, sb, low, high, q)
+                         - lpdf(samples, wa, ma, sa, low, high, q))
+
+
+def gmm1_sample(weights: np.ndarray, mus: np.ndarray, sigmas: np.ndarray, low, high, q,
+                rng: np.random.Generator, size: int) -> np.ndarray:
+    """hyperopt.tpe.GMM1 with both bounds: the same draws (a component by a one-trial
+    multinomial, then a normal draw, kept if in [low, high)), fewer Python calls around them."""
+    low, high = float(low), float(high)
+    if low >= high:
+        raise ValueError("low >= high", (low, high))
+    multinomial, normal = rng.multinomial, rng.normal
+    samples = []
+    while len(samples) < size:
+        active = multinomial(1, weights).argmax()
+        draw = normal(loc=mus[active], scale=sigmas[active])
+        if low <= draw < high:
+            samples.append(draw)
+    out = np.reshape(np.asarray(samples), size)
+    return out if q is None else np.round(out / q) * q
+
+
+def gmm1_lpdf(samples: np.ndarray, weights: np.ndarray, mus: np.ndarray, sigmas: np.ndarray,
+              low, high, q=None) -> np.ndarray:
+    """hyperopt.tpe.GMM1_lpdf without ``q``, both bounds given: the same operations on the
+    same (candidates x components) arrays, in place where hyperopt allocates a new array (the
+    exponentials go to a fresh array, as hyperopt's, and are summed along the same rows)."""
+    if samples.size == 0:
+        return np.asarray([])
+    flat = samples.flatten()
+    p_accept = np.sum(weights * (_normal_cdf(high, mus, sigmas) - _normal_cdf(low, mus, sigmas)))
+    x = np.subtract(flat[:, None], mus)
+    np.divide(x, np.maximum(sigmas, EPS), out=x)
+    np.square(x, out=x)                                  # mahal
+    np.multiply(x, -0.5, out=x)
+    Z = np.sqrt(2 * np.pi * sigmas**2)
+    coef = weights / Z / p_accept
+    np.add(x, np.log(coef), out=x)
+    m = x.max(axis=1)                                    # logsum_rows
+    np.subtract(x, m[:, None], out=x)
+    rval = np.log(np.exp(x).sum(axis=1)) + m
+    rval.shape = samples.shape
+    return rval
 
 
 def _prior_draw(p: HyperoptParam, rng: np.random.Generator):
