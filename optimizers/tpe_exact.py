@@ -68,12 +68,11 @@ class RunningTPE:
         self.gamma = gamma
         self.n = 0
         self._losses = np.empty(64)
-        # the choices' values as one matrix of bin numbers (each choice its own bins), so one
-        # bincount counts them all, each bin in trial order as hyperopt's per-choice bincount
+        # the choices' values, one row per choice: each counted by one bincount over the
+        # whole history, the trials outside the counted set weighing 0 (adding 0.0 changes no
+        # sum, so every count is hyperopt's, summed in the same trial order)
         self._choices = [p for p in self.params if p.kind == "choice"]
-        sizes = [len(p.args) for p in self._choices]
-        self._offsets = np.cumsum([0, *sizes])
-        self._codes = np.empty((64, len(self._choices)), np.int64)
+        self._codes = np.empty((len(self._choices), 64), np.int64)
         self._columns = {p.label: np.empty(64) for p in self.params if p.kind != "choice"}
 
     # -- the history ---------------------------------------------------------------------
@@ -82,13 +81,14 @@ class RunningTPE:
         """Record a proposed trial (pending: infinite loss); returns its index (hyperopt's tid)."""
         if self.n == len(self._losses):
             self._losses = np.resize(self._losses, 2 * self.n)
-            self._codes = np.resize(self._codes, (2 * self.n, len(self._choices)))
+            codes = np.empty((len(self._choices), 2 * self.n), np.int64)
+            codes[:, :self.n] = self._codes
+            self._codes = codes
             for label, column in self._columns.items():
                 self._columns[label] = np.resize(column, 2 * self.n)
         tid = self.n
         self._losses[tid] = math.inf
-        self._codes[tid] = [values[p.label] for p in self._choices]
-        self._codes[tid] += self._offsets[:-1]
+        self._codes[:, tid] = [values[p.label] for p in self._choices]
         for label, column in self._columns.items():
             column[tid] = values[label]
         self.n += 1
@@ -139,14 +139,14 @@ class RunningTPE:
     def _categorical_ps(self, rows: np.ndarray) -> list[np.ndarray]:
         """ap_randint_sampler's probabilities of every choice over the trials ``rows``
         (linear-forgetting counts plus the prior weight, normalized), last choice first."""
-        codes = self._codes[:self.n][rows]
-        weights = linear_forgetting_weights(len(codes))
-        counts = np.bincount(codes.ravel(), np.repeat(weights, codes.shape[1]),
-                             self._offsets[-1])
-        pseudocounts = counts + self.prior_weight
-        bounds = self._offsets
-        return [pseudocounts[bounds[i]:bounds[i + 1]] / np.sum(pseudocounts[bounds[i]:bounds[i + 1]])
-                for i in range(len(self._choices) - 1, -1, -1)]
+        weights = np.zeros(self.n)
+        weights[rows] = linear_forgetting_weights(int(np.count_nonzero(rows)))
+        out = []
+        for i in range(len(self._choices) - 1, -1, -1):
+            pseudocounts = np.bincount(self._codes[i, :self.n], weights,
+                                       len(self._choices[i].args)) + self.prior_weight
+            out.append(pseudocounts / pseudocounts.sum())
+        return out
 
     def _gmm(self, p: HyperoptParam, b: np.ndarray, a: np.ndarray, rng: np.random.Generator,
              size: int):
