@@ -2,7 +2,7 @@
 
 ``tpe.suggest`` rebuilds its whole inference graph at every call and walks the trial history in
 Python (the documents, the split into good and bad trials, one hyperparameter at a time), so a
-call costs ~0.3 ms per past trial and a run's cost grows with the square of its length.
+call's cost grows with the history and a run's with the square of its length.
 :class:`RunningTPE` keeps the history as numpy columns (one per hyperparameter, one of losses)
 and does per call exactly the numerical work of hyperopt 0.3's ``tpe.suggest``, in the same
 order, on arrays of the same values, shapes and dtypes, so every float and every draw from the
