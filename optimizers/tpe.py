@@ -4,11 +4,13 @@ automl/nas_benchmarks' ``experiment_scripts/run_tpe.py`` calls ``fmin(objective,
 algo=tpe.suggest)`` over a hyperopt space made from the ConfigSpace: an ordinal hyperparameter
 becomes ``hp.quniform(name, 0, len(sequence) - 1, 1)`` (its index, mapped back with
 ``sequence[int(x)]``), a categorical ``hp.choice``, an integer ``hp.quniform(lower, upper, 1)``, a
-float ``hp.uniform``.  This class drives the same ``tpe.suggest`` through ask/tell as ``fmin``
-does (a ``Trials`` store, one ``suggest`` per new trial seeded with ``rstate.integers(2**31 - 1)``
-from the run's Generator), so with the same Generator and losses it proposes exactly what
-``fmin(..., rstate=Generator)`` proposes.  Invalid cells are told a loss of 1, as the
-nas_benchmarks objective returns for them.  Optuna's TPE is ``optuna_tpe``.
+float ``hp.uniform``.  With ``engine: hyperopt`` this class drives the same ``tpe.suggest``
+through ask/tell as ``fmin`` does (a ``Trials`` store, one ``suggest`` per new trial seeded with
+``rstate.integers(2**31 - 1)`` from the run's Generator), so with the same Generator and losses
+it proposes exactly what ``fmin(..., rstate=Generator)`` proposes; the default engine,
+:class:`~optimizers.tpe_exact.RunningTPE`, takes the same seeds and proposes the same, faster.
+Invalid cells are told a loss of 1, as the nas_benchmarks objective returns for them.  Optuna's
+TPE is ``optuna_tpe``.
 """
 from __future__ import annotations
 
