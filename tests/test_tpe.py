@@ -60,7 +60,7 @@ def our_configs(objective: Objective, trials: int, seed: int, engine: str = "run
     return seen
 
 
-@pytest.mark.parametrize("encoding, trials", [("A", 300), ("B", 300), ("C", 150)])
+@pytest.mark.parametrize("encoding, trials", [("A", 200), ("B", 200), ("C", 100)])
 def test_runs_propose_what_hyperopts_fmin_proposes(objectives, encoding, trials):
     objective = objectives[encoding]
     ours = our_configs(objective, trials, seed=7)
