@@ -1,0 +1,146 @@
+"""RunningTPE against hyperopt's own tpe.suggest: the same proposals, bit for bit.
+
+Two checks per encoding: whole runs driven by hyperopt's ``fmin`` (as nas_benchmarks'
+run_tpe.py) against our ``tpe`` on the same Generator and losses, and single suggestions after
+long histories (thousands of trials, with tied losses and pending trials) against
+``tpe.suggest`` called once on the same history.  The longest fmin comparison is in
+``perf/bench_tpe.py`` and under ``-m slow``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmark.objectives import Objective
+from optimizers import Result
+from optimizers.tpe import TPE, from_hyperopt, hyperopt_space, hyperopt_spec
+from optimizers.tpe_exact import RunningTPE
+
+pytest.importorskip("hyperopt")
+
+
+@pytest.fixture(scope="module")
+def objectives(surrogate):
+    return {e: Objective(surrogate, e) for e in "ABC"}
+
+
+def fmin_configs(objective: Objective, trials: int, seed: int) -> list[dict]:
+    """The configurations hyperopt's fmin proposes, losses from the objective (1 if invalid)."""
+    from hyperopt import STATUS_OK, Trials, fmin, tpe
+
+    space = objective.config_space(seed=0)
+    bench_rng, seen = np.random.default_rng(seed + 1), []
+
+    def loss(point):
+        config = from_hyperopt(space, point)
+        seen.append(config)
+        r = objective.evaluate(config, objective.max_budget, bench_rng)
+        return {"loss": 1.0 if r.invalid else float(r.validation_error), "status": STATUS_OK}
+
+    fmin(loss, hyperopt_space(space), algo=tpe.suggest, max_evals=trials, trials=Trials(),
+         rstate=np.random.default_rng(seed), show_progressbar=False)
+    return seen
+
+
+def our_configs(objective: Objective, trials: int, seed: int, engine: str = "running",
+                workers: int = 1) -> list[dict]:
+    """Our tpe's proposals on the same losses; ``workers`` > 1 keeps that many trials pending
+    (asked, not yet told) as a parallel run does."""
+    opt = TPE(objective.config_space(seed=0), [objective.max_budget],
+              np.random.default_rng(seed), engine=engine)
+    bench_rng, seen, pending = np.random.default_rng(seed + 1), [], []
+    while len(seen) < trials or pending:
+        while len(seen) < trials and len(pending) < workers:
+            trial = opt.ask()
+            seen.append(trial.config)
+            pending.append(trial)
+        trial = pending.pop(0)
+        r = objective.evaluate(trial.config, trial.budget, bench_rng)
+        opt.tell(trial, Result(r.validation_error, r.cost, r.invalid, trial.budget))
+    return seen
+
+
+@pytest.mark.parametrize("encoding, trials", [("A", 200), ("B", 200), ("C", 100)])
+def test_runs_propose_what_hyperopts_fmin_proposes(objectives, encoding, trials):
+    objective = objectives[encoding]
+    ours = our_configs(objective, trials, seed=7)
+    assert ours == fmin_configs(objective, trials, seed=7)
+    assert len({str(sorted(c.items())) for c in ours[20:]}) > 1   # TPE's own proposals vary
+
+
+def test_parallel_runs_propose_what_hyperopts_suggest_proposes(objectives):
+    """Three trials pending at every ask (their loss infinite for the split): the library
+    path and ours, both driven through ask/tell."""
+    for encoding in "AC":
+        objective = objectives[encoding]
+        assert (our_configs(objective, 60, 3, workers=3)
+                == our_configs(objective, 60, 3, engine="hyperopt", workers=3))
+
+
+def random_history(spec, n: int, rng: np.random.Generator) -> list[tuple[dict, float | None]]:
+    """``n`` trials in hyperopt's terms: values as tpe.suggest stores them, losses from a small
+    set (ties across the good/bad boundary), one in 50 pending (no loss yet)."""
+    history = []
+    for _ in range(n):
+        values = {}
+        for p in spec:
+            if p.kind == "choice":
+                values[p.label] = int(rng.integers(len(p.args)))
+            elif p.kind == "quniform":
+                values[p.label] = float(np.round(rng.uniform(p.args[0], p.args[1])))
+            else:
+                values[p.label] = float(rng.uniform(p.args[0], p.args[1]))
+        loss = None if rng.random() < 0.02 else float(rng.integers(40)) / 40
+        history.append((values, loss))
+    return history
+
+
+def hyperopt_suggestion(space, history, seed: int) -> dict:
+    """tpe.suggest called once on ``history`` (trial documents as fmin stores them)."""
+    from hyperopt import Domain, Trials, base, tpe
+
+    trials = Trials()
+    docs = []
+    for tid, (values, loss) in enumerate(history):
+        misc = {"tid": tid, "cmd": None, "workdir": None,
+                "idxs": {k: [tid] for k in values}, "vals": {k: [v] for k, v in values.items()}}
+        result = {"status": "new"} if loss is None else {"status": "ok", "loss": loss}
+        doc = trials.new_trial_docs([tid], [None], [result], [misc])[0]
+        doc["state"] = base.JOB_STATE_RUNNING if loss is None else base.JOB_STATE_DONE
+        docs.append(doc)
+    trials.insert_trial_docs(docs)
+    trials.refresh()
+    domain = Domain(lambda point: 0.0, hyperopt_space(space))
+    doc = tpe.suggest([len(history)], domain, trials, seed)[0]
+    return {k: v[0] for k, v in doc["misc"]["vals"].items()}
+
+
+@pytest.mark.parametrize("encoding", "ABC")
+def test_suggestions_after_thousands_of_trials_are_hyperopts(objectives, encoding):
+    space = objectives[encoding].config_space(seed=0)
+    spec = hyperopt_spec(space)
+    history = random_history(spec, 3000, np.random.default_rng(5))
+    engine = RunningTPE(spec)
+    checkpoints = {0, 19, 20, 26, 300, 1200, 3000}
+    for n, (values, loss) in enumerate([*history, (None, None)]):
+        if n in checkpoints:
+            for seed in (n, 2**31 - 2 - n):
+                assert engine.suggest(seed) == hyperopt_suggestion(space, history[:n], seed), n
+        if values is not None:
+            tid = engine.add(values)
+            if loss is not None:
+                engine.set_loss(tid, loss)
+
+
+def test_unsupported_distributions_are_refused():
+    from optimizers.tpe_exact import HyperoptParam
+
+    with pytest.raises(ValueError, match="x: loguniform is not supported"):
+        RunningTPE([HyperoptParam("x", "loguniform", (0.0, 1.0))])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoding", "ABC")
+def test_long_runs_propose_what_hyperopts_fmin_proposes(objectives, encoding):
+    objective = objectives[encoding]
+    assert our_configs(objective, 2000, seed=1) == fmin_configs(objective, 2000, seed=1)
