@@ -40,8 +40,9 @@ def _processes_with(text: str) -> list[int]:
     return found
 
 
-def _listening(pids: list[int]) -> list[str]:
-    """Local addresses of the TCP sockets the processes listen on (from /proc)."""
+def _listening(pids: list[int], net: Path = Path("/proc/net")) -> list[str]:
+    """Local addresses of the TCP sockets the processes listen on (from /proc), among those of
+    the network namespace whose tables ``net`` holds (``/proc/PID/net``: PID's namespace)."""
     inodes = set()
     for pid in pids:
         try:
@@ -53,7 +54,7 @@ def _listening(pids: list[int]) -> list[str]:
             pass
     out = []
     for table, width in (("tcp", 8), ("tcp6", 32)):
-        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+        for line in (net / table).read_text().splitlines()[1:]:
             fields = line.split()
             if fields[3] == "0A" and fields[9] in inodes:   # 0A: LISTEN
                 out.append(fields[1][:width])
