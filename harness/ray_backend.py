@@ -66,8 +66,8 @@ def _worker_nodes() -> list[dict[str, Any]]:
 
 
 def check_nodes(bench: BenchmarkConfig) -> None:
-    """Run :func:`~.node_check.node_facts` on every node with CPUs; :class:`ClusterError`
-    names the first node that differs from the driver or cannot run this package."""
+    """Run :func:`~.node_check.node_facts` on every node with CPUs; :class:`ClusterError` has
+    one line for each node that differs from the driver or cannot run this package."""
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -75,10 +75,11 @@ def check_nodes(bench: BenchmarkConfig) -> None:
     nodes = _worker_nodes()
     refs = {check.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
         n["NodeID"], soft=False)).remote(bench): n for n in nodes}
+    if not refs:
+        return   # none yet: the fan-out says so, or checks each run's node as it comes
     ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=NODE_CHECK_TIMEOUT)
-    for ref in late:
-        raise ClusterError(f"node {refs[ref]['NodeManagerAddress']}: did not answer within "
-                           f"{NODE_CHECK_TIMEOUT:.0f} s; check its Ray ('ray status')")
+    problems = [f"node {refs[ref]['NodeManagerAddress']}: did not answer within "
+                f"{NODE_CHECK_TIMEOUT:.0f} s; check its Ray ('ray status')" for ref in late]
     for ref in ready:
         node = refs[ref]["NodeManagerAddress"]
         try:
@@ -87,11 +88,14 @@ def check_nodes(bench: BenchmarkConfig) -> None:
             continue   # a node that has just gone (the cluster has not noticed it yet)
         except ray.exceptions.RayError as exc:
             last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise ClusterError(f"node {node}: cannot run this package's code ({last}); install "
-                               f"nasbench-harness there as on the driver") from None
+            problems.append(f"node {node}: cannot run this package's code ({last}); install "
+                            "nasbench-harness there as on the driver")
+            continue
         why = mismatch(facts, bench)
         if why:
-            raise ClusterError(why)
+            problems.append(why)
+    if problems:
+        raise ClusterError("\n".join(sorted(problems)))
 
 
 def _fan_out(experiment: Experiment, todo: list[RunSpec], output: Path,
@@ -100,14 +104,18 @@ def _fan_out(experiment: Experiment, todo: list[RunSpec], output: Path,
 
     address = experiment.execution.address
     max_retries = experiment.execution.max_retries
+    bench_config = experiment.benchmark
     if address:
-        check_nodes(experiment.benchmark)
+        if bench_config.data:   # a relative path means the driver's folder on every node
+            bench_config = bench_config.model_copy(
+                update={"data": str(Path(bench_config.data).expanduser().resolve())})
+        check_nodes(bench_config)
         task, extra = execute_on_node, (fingerprint(),)
     else:
         task, extra = execute_and_write, (str(output.resolve()),)
     # Ray's own retries are silent; the driver retries lost runs itself, saying so.
     remote = ray.remote(num_cpus=1, max_retries=0)(task)
-    bench = ray.put(experiment.benchmark)
+    bench = ray.put(bench_config)
     budget = ray.put(experiment.budget)
     # A window of a few tasks per CPU in flight, not every run at once: the driver's waits
     # stay short (waiting on thousands of references costs it ~ms each time).
@@ -145,7 +153,7 @@ def _fan_out(experiment: Experiment, todo: list[RunSpec], output: Path,
                         continue
                     outcome = failed_outcome(f"lost {tries} times, the last: {why}")
                 if outcome["status"] == "mismatch":
-                    raise ClusterError(mismatch(outcome["facts"], experiment.benchmark))
+                    raise ClusterError(mismatch(outcome["facts"], bench_config))
                 finished(run, outcome)
     finally:
         for ref in pending:

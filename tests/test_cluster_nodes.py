@@ -15,28 +15,22 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from .conftest import ROOT
-from .test_cluster import RAY, _listening
+from .netns_cluster import (HEAD, SUBNET, Cluster, cmdline, ip, namespaces, three_nodes,
+                            why_no_namespaces)
+from .test_cluster import _listening
 from .test_harness import files, write_yaml
 
 pytestmark = pytest.mark.slow
 
-PREFIX = "nbc"                 # namespaces nbc<pid>hub (the bridge), nbc<pid>n1 ... (the nodes)
-SUBNET = "10.213.0"            # private: the test's own bridge, its own addresses only
-PORT = 6379
-HEAD = f"{SUBNET}.1:{PORT}"
-SMALL = ["--object-store-memory", str(80 * 2**20), "--disable-usage-stats"]
 #: the addresses the cluster may listen on, as /proc/net/tcp{,6} show them (an IPv4-mapped one
 #: by its IPv4 part): its own, loopback, and any (in a namespace: its loopback and bridge address)
 OURS = ({f"{i:02X}00D50A" for i in (1, 2, 3)} | {"0100007F", "00000000", "0" * 32}
@@ -51,161 +45,18 @@ EXPERIMENT = {
 }
 
 
-def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
-
-
-def _namespaces() -> list[str]:
-    return [line.split()[0] for line in _ip("netns", "list").stdout.splitlines() if line]
-
-
-def _remove_stale() -> None:
-    """Namespaces of this test left by a run that was killed (their pid is gone)."""
-    for name in _namespaces():
-        if name.startswith(PREFIX):
-            pid = name[len(PREFIX):].split("n")[0].split("h")[0]
-            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-                _kill_all(name)
-                _ip("netns", "del", name, check=False)
-
-
-def _kill_all(namespace: str) -> list[int]:
-    pids = [int(p) for p in _ip("netns", "pids", namespace, check=False).stdout.split()]
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return pids
-
-
-def _why_no_namespaces() -> str | None:
-    if not RAY.exists():
-        return f"Ray's command line not found at {RAY}"
-    if os.geteuid() != 0:
-        return "network namespaces need root"
-    if shutil.which("ip") is None or shutil.which("unshare") is None:
-        return "needs the 'ip' and 'unshare' commands"
-    probe = f"{PREFIX}{os.getpid()}probe"
-    made = _ip("netns", "add", probe, check=False)
-    _ip("netns", "del", probe, check=False)
-    return None if made.returncode == 0 else f"cannot make a network namespace: {made.stderr}"
-
-
-class Cluster:
-    """The namespaces, the bridge and the Ray nodes of one test run (names carry its pid)."""
-
-    def __init__(self, tmp: Path):
-        self.tag = f"{PREFIX}{os.getpid()}"
-        self.tmp = tmp
-        self.temp = Path(tempfile.mkdtemp(prefix="nbn-"))   # short: Unix socket paths
-        self.token = tmp / "token"
-        self.token.write_text(secrets.token_hex(32))
-        self.made: list[str] = []
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-        self.env.update(PYTHONPATH=str(ROOT), RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0",
-                        RAY_AUTH_TOKEN_PATH=str(self.token))
-        hub = self._namespace("hub")
-        _ip("-n", hub, "link", "add", "br0", "type", "bridge")
-        _ip("-n", hub, "link", "set", "br0", "up")
-
-    def _namespace(self, name: str) -> str:
-        ns = f"{self.tag}{name}"
-        _ip("netns", "add", ns)
-        self.made.append(ns)
-        _ip("-n", ns, "link", "set", "lo", "up")
-        return ns
-
-    def ns(self, i: int) -> str:
-        return f"{self.tag}n{i}"
-
-    def add_node(self, i: int) -> None:
-        """Namespace n<i> with address SUBNET.<i> on the bridge (a veth pair, both ends in
-        the test's namespaces: the machine's own namespace gets no interface)."""
-        ns = self._namespace(f"n{i}")
-        _ip("link", "add", f"{self.tag}v{i}", "netns", f"{self.tag}hub", "type", "veth",
-            "peer", "name", "eth0", "netns", ns)
-        _ip("-n", f"{self.tag}hub", "link", "set", f"{self.tag}v{i}", "master", "br0", "up")
-        _ip("-n", ns, "addr", "add", f"{SUBNET}.{i}/24", "dev", "eth0")
-        _ip("-n", ns, "link", "set", "eth0", "up")
-
-    def start(self, i: int, hide: tuple[Path, ...] = (), over: dict[Path, Path] | None = None
-              ) -> None:
-        """A Ray node in n<i> (1: the head, no CPUs; else a worker of 1 CPU), in a mount
-        namespace of its own where the paths ``hide`` are empty and ``over`` maps a path to
-        the folder mounted over it (a node without the package, the table, or other code)."""
-        mounts = [f"mount -t tmpfs none {p}" for p in hide]
-        mounts += [f"mount --bind {src} {dst}" for dst, src in (over or {}).items()]
-        if i == 1:
-            args = ["--head", "--port", str(PORT), "--num-cpus", "0", "--include-dashboard",
-                    "false", *SMALL]
-        else:
-            args = ["--address", HEAD, "--num-cpus", "1", *SMALL]
-        ray = [str(RAY), "start", "--block", "--node-ip-address", f"{SUBNET}.{i}",
-               "--temp-dir", str(self.temp / f"n{i}"), *args]
-        script = " && ".join([*mounts, "exec " + " ".join(ray)])
-        subprocess.Popen(["ip", "netns", "exec", self.ns(i), "unshare", "--mount",
-                          "--propagation", "private", "sh", "-c", script], env=self.env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
-
-    def kill(self, i: int) -> list[int]:
-        """SIGKILL every process of node i (its raylet, workers, agents; the head's GCS)."""
-        return _kill_all(self.ns(i))
-
-    def driver(self, *args: str, **kw) -> subprocess.Popen:
-        """``nasbench ARGS`` (or python ARGS after '-') in the head's namespace."""
-        cmd = list(args[1:]) if args[0] == "-" else ["-m", "harness.cli", *args]
-        return subprocess.Popen(["ip", "netns", "exec", self.ns(1), sys.executable, *cmd],
-                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, **kw)
-
-    def wait_workers(self, count: int, timeout: float = 240) -> None:
-        """Until the cluster has ``count`` live nodes with CPUs."""
-        code = (f"import ray,time\nray.init(address={HEAD!r},logging_level='ERROR')\n"
-                f"end=time.monotonic()+{timeout}\n"
-                f"while sum(1 for n in ray.nodes() if n['Alive'] and n['Resources'].get('CPU'))"
-                f"!={count}:\n  assert time.monotonic()<end,ray.nodes()\n  time.sleep(0.5)\n")
-        done = self.driver("-", "-c", code)
-        out, err = done.communicate(timeout=timeout + 120)
-        assert done.returncode == 0, err[-3000:]
-
-    def pids(self) -> list[int]:
-        return [int(p) for ns in self.made
-                for p in _ip("netns", "pids", ns, check=False).stdout.split()]
-
-    def close(self) -> None:
-        for ns in reversed(self.made):
-            _kill_all(ns)
-        for ns in reversed(self.made):   # the veth pairs and the bridge go with them
-            _ip("netns", "del", ns, check=False)
-        shutil.rmtree(self.temp, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    why = _why_no_namespaces()
+    """The three nodes; the machine's own namespace gets no interface, and after them no
+    namespace of theirs is left."""
+    why = why_no_namespaces()
     if why:
         pytest.skip(why)
-    _remove_stale()
-    links = _ip("-o", "link").stdout.count("\n")
-    made = Cluster(tmp_path_factory.mktemp("cluster"))
-    try:
-        for i in (1, 2, 3):
-            made.add_node(i)
-        made.start(1)
-        deadline = time.monotonic() + 120
-        while not any("gcs_server" in _cmdline(p) for p in made.pids()):
-            assert time.monotonic() < deadline, "the head did not start"
-            time.sleep(0.5)
-        made.start(2)
-        made.start(3)
-        made.wait_workers(2)
-        assert _ip("-o", "link").stdout.count("\n") == links   # no interface out here
+    links = ip("-o", "link").stdout.count("\n")
+    with three_nodes(tmp_path_factory.mktemp("cluster")) as made:
+        assert ip("-o", "link").stdout.count("\n") == links
         yield made
-    finally:
-        made.close()
-    assert not any(ns.startswith(made.tag) for ns in _namespaces())
+    assert not any(ns.startswith(made.tag) for ns in namespaces())
 
 
 @pytest.fixture(scope="module")
@@ -219,13 +70,6 @@ def reference(tmp_path_factory):
                          text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     return files(out)
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 def _on_cluster(tmp: Path, name: str, **execution) -> Path:
@@ -254,9 +98,37 @@ def _wait_for_runs(out: Path, count: int, proc: subprocess.Popen) -> None:
         time.sleep(0.2)
 
 
+def _pids(cluster: Cluster, *nodes: int) -> list[int]:
+    return [int(p) for i in nodes
+            for p in ip("netns", "pids", cluster.ns(i), check=False).stdout.split()]
+
+
 def _busy_on(cluster: Cluster, i: int) -> bool:
-    return any("ray::execute_on_node" in _cmdline(int(p)) for p in
-               _ip("netns", "pids", cluster.ns(i), check=False).stdout.split())
+    return any(cmdline(p).startswith("ray::execute_on_node") for p in _pids(cluster, i))
+
+
+def _job_of(pid: int) -> str | None:
+    """The Ray job a worker process works for (None: not a worker, or gone)."""
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    return next((e[11:].decode() for e in env if e.startswith(b"RAY_JOB_ID=")), None)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _installed(package: str) -> tuple[Path, ...]:
+    """Where this checkout and the environment's installation (if another) hold ``package``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    found = subprocess.run([sys.executable, "-c", f"import {package}; print({package}.__file__)"],
+                           env=env, cwd="/", capture_output=True, text=True).stdout.strip()
+    return tuple({ROOT / package} | ({Path(found).parent} if found else set()))
 
 
 def _no_partial_files(out: Path) -> None:
@@ -274,7 +146,7 @@ def test_the_runs_of_three_nodes_equal_a_local_run(cluster, reference, tmp_path)
     assert set(nodes.values()) == {f"{SUBNET}.2", f"{SUBNET}.3"}, nodes   # both ran runs
     # the cluster listens in its namespaces only: none of its sockets in the machine's own
     for i in (1, 2, 3):
-        pids = [int(p) for p in _ip("netns", "pids", cluster.ns(i)).stdout.split()]
+        pids = _pids(cluster, i)
         inside = _listening(pids, Path(f"/proc/{pids[0]}/net"))
         assert inside and all(a.removeprefix("0000000000000000FFFF0000") in OURS
                               for a in inside), (i, inside)
@@ -318,3 +190,71 @@ def test_a_lost_worker_node_costs_retries_not_results(cluster, reference, tmp_pa
     code, err = _run(cluster, exp, out)
     assert code == 0, err[-3000:]
     assert files(out) == reference
+
+
+def test_a_killed_driver_leaves_nothing_running_and_its_rerun_resumes(cluster, reference,
+                                                                      tmp_path):
+    out = tmp_path / "out"
+    exp = _on_cluster(tmp_path, "c")
+    driver = cluster.driver("run", "--no-report", "--output", str(out), str(exp))
+    try:
+        _wait_for_runs(out, 2, driver)
+        deadline = time.monotonic() + 120
+        while not (jobs := {_job_of(p) for p in _pids(cluster, 2, 3)
+                            if cmdline(p).startswith("ray::execute_on_node")} - {None}):
+            assert time.monotonic() < deadline and driver.poll() is None, "no run seen"
+            time.sleep(0.05)
+        driver.kill()   # SIGKILL
+    finally:
+        _finish(driver)
+    deadline = time.monotonic() + 120   # Ray ends a dead driver's job and its workers
+    while left := [p for p in _pids(cluster, 2, 3) if _job_of(p) in jobs and _alive(p)]:
+        assert time.monotonic() < deadline, \
+            f"the killed driver's workers still run: {[cmdline(p) for p in left]}"
+        time.sleep(0.5)
+    done = len(files(out))
+    code, err = _run(cluster, exp, out)
+    assert code == 0, err[-3000:]
+    assert files(out) == reference
+    resumed = json.loads((out / "metadata.json").read_text())["node_per_run"]
+    assert len(resumed) == len(reference) - done   # only the runs not done were run again
+    _no_partial_files(out)
+
+
+def test_nodes_that_differ_from_the_driver_are_named_one_line_each(cluster, store_dir,
+                                                                   tmp_path):
+    """A node without the package, one without the table, one with other code: exit 2, one
+    line each, and not one run file."""
+    store = store_dir["full"]
+    other = tmp_path / "other"
+    shutil.copytree(ROOT / "harness", other, ignore=shutil.ignore_patterns("__pycache__"))
+    with (other / "task.py").open("a") as f:
+        f.write("# an edit the driver does not have\n")
+    for i in (4, 5, 6):
+        cluster.add_node(i)
+    cluster.start(4, hide=_installed("harness"))
+    cluster.start(5, hide=(store,))
+    cluster.start(6, over={ROOT / "harness": other})
+    cluster.wait_workers(5)
+    data = {**EXPERIMENT, "benchmark": {"name": "nasbench101", "data": str(store),
+                                        "absent": "invalid"},
+            "execution": {"backend": "ray", "address": HEAD}}
+    out = tmp_path / "out"
+    code, err = _run(cluster, write_yaml(tmp_path / "e.yaml", data), out)
+    named = {i: [x for x in err.splitlines() if f"node {SUBNET}.{i}:" in x] for i in range(2, 7)}
+    assert code == 2 and not named[2] and not named[3], err[-3000:]
+    assert [len(named[i]) for i in (4, 5, 6)] == [1, 1, 1], err[-3000:]
+    assert "No module named 'harness" in named[4][0] and "install" in named[4][0]
+    assert str(store) in named[5][0] and "same path on every node" in named[5][0]
+    assert "sources" in named[6][0] and "differs from the driver's" in named[6][0]
+    assert files(out) == {}
+    for i in (4, 5, 6):
+        cluster.kill(i)
+
+
+def test_a_dead_head_is_one_line(cluster, tmp_path):
+    cluster.kill(1)
+    code, err = _run(cluster, _on_cluster(tmp_path, "c"), tmp_path / "out")
+    lines = [x for x in err.splitlines() if x.startswith("nasbench:")]
+    assert code == 2 and len(lines) == 1, err[-3000:]
+    assert f"no Ray head answers at {HEAD} (connection refused)" in lines[0]
