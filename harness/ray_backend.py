@@ -151,7 +151,8 @@ def _fan_out(experiment: Experiment, todo: list[RunSpec], output: Path,
                                     run.seed, why, tries, max_retries)
                         waiting.appendleft(run)
                         continue
-                    outcome = failed_outcome(f"lost {tries} times, the last: {why}")
+                    outcome = failed_outcome(f"Ray task failed: its worker or node was lost "
+                                             f"{tries} time(s), the last: {why}")
                 if outcome["status"] == "mismatch":
                     raise ClusterError(mismatch(outcome["facts"], bench_config))
                 finished(run, outcome)
