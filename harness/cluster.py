@@ -55,7 +55,7 @@ def start_ray(address: str | None, cpus: int | None) -> Path | None:
                      logging_level=logging.WARNING, runtime_env=runtime_env, **local)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ClusterError(
-                f"cannot join the Ray cluster at {address!r} ({_first_line(exc)}); "
+                f"cannot join the Ray cluster at {address!r} ({first_line(exc)}); "
                 "check the address, and with token authentication (Ray's default) set "
                 "RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH to the head's token ('ray "
                 "get-auth-token' on the head), or RAY_AUTH_MODE=disabled on every node"
@@ -96,7 +96,7 @@ def probe(address: str, timeout: float = PROBE_TIMEOUT) -> None:
         try:
             target = canonicalize_bootstrap_address_or_die(address)
         except (ConnectionError, ValueError) as exc:
-            raise ClusterError(f"address 'auto': no Ray cluster found ({_first_line(exc)}); "
+            raise ClusterError(f"address 'auto': no Ray cluster found ({first_line(exc)}); "
                                "start one with 'ray start --head', or give the head's "
                                "HOST:PORT as execution.address") from None
     host, _, port = target.removeprefix("ray://").rpartition(":")
@@ -116,7 +116,8 @@ def probe(address: str, timeout: float = PROBE_TIMEOUT) -> None:
         ) from None
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name if it has none)."""
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 

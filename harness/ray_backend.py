@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .cluster import ClusterError, ray_session
+from .cluster import ClusterError, first_line, ray_session
 from .config import BenchmarkConfig, BudgetConfig, Experiment
 from .node_check import fingerprint, mismatch, node_address, node_facts
 from .plan import RunSpec
@@ -145,7 +145,7 @@ def _fan_out(experiment: Experiment, todo: list[RunSpec], output: Path,
                     outcome = failed_outcome(f"Ray task failed:\n{exc}")
                 except ray.exceptions.RayError as exc:   # its worker or node was lost
                     tries = lost[run.key] = lost.get(run.key, 0) + 1
-                    why = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+                    why = f"{type(exc).__name__}: {first_line(exc)}"
                     if tries <= max_retries:
                         log.warning("%s seed %d: lost (%s); retry %d of %d", run.label,
                                     run.seed, why, tries, max_retries)

@@ -8,13 +8,14 @@ cluster listens in the machine's own namespace; a worker node killed mid-experim
 retries (one log line each), not results; every worker node gone is one line and a non-zero
 exit, and the rerun resumes; a killed driver leaves nothing running and its rerun resumes; nodes
 without the package, without the table or with other code are each named in one line (exit 2,
-no run file); a dead head is one line within 30 s.  Everything the test made (namespaces, the
+no run file); a dead head is one line at once (not Ray's minutes of retries).  Everything the test made (namespaces, the
 bridge, veth pairs, processes) is removed at the end, also on failure.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -167,8 +168,9 @@ def test_a_lost_worker_node_costs_retries_not_results(cluster, reference, tmp_pa
     finally:
         code, err = _finish(driver)
     assert code == 0, err[-3000:]
-    retries = [x for x in err.splitlines() if "lost (" in x]
-    assert retries and all("retry 1 of 2" in x for x in retries), err[-3000:]
+    retries = [x for x in err.splitlines() if "lost (" in x]   # one line each, bounded
+    assert retries and all(re.search(r"seed \d+: lost \(.+\); retry [12] of 2$", x)
+                           for x in retries), err[-3000:]
     assert files(out) == reference
     _no_partial_files(out)
 
@@ -258,3 +260,4 @@ def test_a_dead_head_is_one_line(cluster, tmp_path):
     lines = [x for x in err.splitlines() if x.startswith("nasbench:")]
     assert code == 2 and len(lines) == 1, err[-3000:]
     assert f"no Ray head answers at {HEAD} (connection refused)" in lines[0]
+    assert "GCS" not in err   # at once: none of Ray's minutes of "Failed to connect to GCS"
