@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -47,14 +48,14 @@ def start_ray(address: str | None, cpus: int | None) -> Path | None:
     runtime_env = {"env_vars": {"PYTHONHASHSEED": "0", **{
         k: v for k, v in os.environ.items() if k in ("NASBENCH_CACHE_DIR", "PYTHONPATH")}}}
     if address:
+        probe(address)
         local = {"_node_ip_address": "127.0.0.1"} if loopback else {}
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING, runtime_env=runtime_env, **local)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            lines = str(exc).strip().splitlines()
             raise ClusterError(
-                f"cannot join the Ray cluster at {address!r} ({lines[0] if lines else exc}); "
+                f"cannot join the Ray cluster at {address!r} ({first_line(exc)}); "
                 "check the address, and with token authentication (Ray's default) set "
                 "RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH to the head's token ('ray "
                 "get-auth-token' on the head), or RAY_AUTH_MODE=disabled on every node"
@@ -74,7 +75,51 @@ def start_ray(address: str | None, cpus: int | None) -> Path | None:
 
 
 class ClusterError(UserError, ConnectionError):
-    """A Ray cluster that cannot be joined (one line: the address and what to check)."""
+    """A Ray cluster that cannot be joined or used (one line: the address or node, and what to
+    check)."""
+
+
+#: seconds to wait for the head to accept a connection: Ray's own wait for an address nobody
+#: answers is minutes of repeated warnings
+PROBE_TIMEOUT = 10.0
+
+
+def probe(address: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Raise :class:`ClusterError` unless something accepts TCP connections at the head's
+    address (``auto`` resolved as Ray does: ``RAY_ADDRESS``, then the last ``ray start`` here)."""
+    target = address
+    if address == "auto":
+        try:
+            from ray._private.services import canonicalize_bootstrap_address_or_die
+        except ImportError:   # Ray moved it: leave the look-up to ray.init
+            return
+        try:
+            target = canonicalize_bootstrap_address_or_die(address)
+        except (ConnectionError, ValueError) as exc:
+            raise ClusterError(f"address 'auto': no Ray cluster found ({first_line(exc)}); "
+                               "start one with 'ray start --head', or give the head's "
+                               "HOST:PORT as execution.address") from None
+    host, _, port = target.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except ValueError:
+        raise ClusterError(f"execution.address {address!r}: give HOST:PORT (the head's "
+                           "'ray start --head --port'), 'auto' or ray://HOST:PORT") from None
+    except OSError as exc:
+        why = (f"no answer within {timeout:.0f} s" if isinstance(exc, TimeoutError)
+               else (exc.strerror or str(exc)).lower())
+        raise ClusterError(
+            f"no Ray head answers at {target} ({why}): check that the "
+            "head is running there ('ray status' on it), the host and port "
+            "('ray start --head --port'), and that a firewall lets this machine reach it"
+        ) from None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name if it has none)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _token_available() -> bool:

@@ -77,7 +77,10 @@ def _recorded_seeds(output: Path) -> list[int] | None:
     return None
 
 
-def metadata(experiment: Experiment, start: float, walls: dict[str, float]) -> dict[str, Any]:
+def metadata(experiment: Experiment, start: float, walls: dict[str, float],
+             nodes: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the results folder records about how it was made (``nodes``: on a cluster, the
+    node that ran each run done now)."""
     packages = {}
     for name in ("nasbench-harness", "numpy", "ConfigSpace", "hpbandster", "smac", "optuna",
                  "ray", "pandas", "matplotlib"):
@@ -98,7 +101,7 @@ def metadata(experiment: Experiment, start: float, walls: dict[str, float]) -> d
             "data": data,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(start)),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "wall_seconds_per_run": walls}
+            "wall_seconds_per_run": walls, **({"node_per_run": nodes} if nodes else {})}
 
 
 def _git_commit() -> str | None:
@@ -130,12 +133,15 @@ def _run_locked(experiment: Experiment, source: Path, output: Path, force: bool,
     total = len(plan(experiment))
     start = time.time()
     walls: dict[str, float] = {}
+    nodes: dict[str, str] = {}
     failures: list[str] = []
     bar = tqdm(total=total, initial=total - len(todo), unit="run", desc=experiment.name,
                disable=not progress, dynamic_ncols=True)
 
     def finished(run: RunSpec, outcome: dict[str, Any]) -> None:
         walls[f"{run.label}/{run.seed}"] = round(outcome["wall"], 4)
+        if "node" in outcome:
+            nodes[f"{run.label}/{run.seed}"] = outcome["node"]
         if outcome["status"] == "ok":
             if "data" in outcome:  # else a local Ray worker has written it
                 write_run(output, run.key, outcome["data"], outcome.get("overhead"))
@@ -151,5 +157,5 @@ def _run_locked(experiment: Experiment, source: Path, output: Path, force: bool,
     finally:
         bar.close()
     atomic_write_text(output / "metadata.json",
-                      json.dumps(metadata(experiment, start, walls), indent=2) + "\n")
+                      json.dumps(metadata(experiment, start, walls, nodes), indent=2) + "\n")
     return len(todo), failures

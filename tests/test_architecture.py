@@ -100,7 +100,8 @@ def test_the_layers_of_running_an_experiment(graph):
     for backend in ("local_backend", "ray_backend", "live"):
         assert "runner" not in uses(backend) and "backends" not in uses(backend)
         assert uses(backend) <= {"config", "plan", "task", "cluster", "results", "events",
-                                 "simulator", "trainer_actor"}
+                                 "simulator", "trainer_actor", "node_check"}
+    assert uses("node_check") <= {"config", "task"}
     assert uses("report") <= {"results", "figures", "page", "stats", "sensitivity", "speedup"}
     assert uses("sensitivity") <= {"config", "figures", "page"}   # the grids' figure
     assert uses("speedup") <= {"page"}                            # against random search

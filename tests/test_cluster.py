@@ -1,6 +1,8 @@
 """An existing Ray cluster, as a user starts one (``ray start --head``): the experiment joins it
 by address with token authentication, its sockets stay on loopback, the bytes equal a local
-run's, a wrong token is one line, and the test stops exactly the processes it started."""
+run's, a wrong token is one line, and the test stops exactly the processes it started.  An
+address nobody answers is one line at once (Ray itself retries for minutes).  Several nodes:
+``test_cluster_nodes.py``."""
 from __future__ import annotations
 
 import os
@@ -40,8 +42,9 @@ def _processes_with(text: str) -> list[int]:
     return found
 
 
-def _listening(pids: list[int]) -> list[str]:
-    """Local addresses of the TCP sockets the processes listen on (from /proc)."""
+def _listening(pids: list[int], net: Path = Path("/proc/net")) -> list[str]:
+    """Local addresses of the TCP sockets the processes listen on (from /proc), among those of
+    the network namespace whose tables ``net`` holds (``/proc/PID/net``: PID's namespace)."""
     inodes = set()
     for pid in pids:
         try:
@@ -53,7 +56,7 @@ def _listening(pids: list[int]) -> list[str]:
             pass
     out = []
     for table, width in (("tcp", 8), ("tcp6", 32)):
-        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+        for line in (net / table).read_text().splitlines()[1:]:
             fields = line.split()
             if fields[3] == "0A" and fields[9] in inodes:   # 0A: LISTEN
                 out.append(fields[1][:width])
@@ -62,6 +65,29 @@ def _listening(pids: list[int]) -> list[str]:
 
 #: 127.0.0.1, ::1 and ::ffff:127.0.0.1 as /proc/net shows them
 LOOPBACK = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
+
+
+def test_an_address_nobody_answers_is_one_line(tmp_path):
+    from harness.cluster import ClusterError, probe
+
+    port = _free_port()   # closed again: nobody listens there
+    with pytest.raises(ClusterError, match=f"no Ray head answers at 127.0.0.1:{port} "
+                                           r"\(connection refused\): check that the head"):
+        probe(f"127.0.0.1:{port}")
+    with pytest.raises(ClusterError, match="give HOST:PORT"):
+        probe("127.0.0.1")
+    # the command: one line and exit 2 (before, minutes of Ray's "Failed to connect to GCS")
+    data = {**TINY, "seeds": 1, "optimizers": [{"name": "random_search"}],
+            "execution": {"backend": "ray", "address": f"127.0.0.1:{port}"}}
+    run = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--no-report", "--output",
+                          str(tmp_path / "out"), str(write_yaml(tmp_path / "e.yaml", data))],
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                         text=True, timeout=300)
+    lines = [x for x in run.stderr.splitlines() if x.startswith("nasbench:")]
+    assert run.returncode == 2 and len(lines) == 1, run.stderr[-2000:]
+    assert f"no Ray head answers at 127.0.0.1:{port}" in lines[0]
+    assert "GCS" not in run.stderr   # none of Ray's retry warnings
+    assert not list((tmp_path / "out").glob("runs/*/*"))
 
 
 @pytest.mark.skipif(not RAY.exists(), reason=f"Ray's command line not found at {RAY}")
@@ -93,12 +119,12 @@ def test_an_experiment_runs_on_an_existing_cluster(tmp_path):
         client.update(PYTHONPATH=str(ROOT), RAY_AUTH_TOKEN_PATH=str(token))
         cli = [sys.executable, "-m", "harness.cli", "run", "--no-report", "--output"]
         run = subprocess.run([*cli, str(local), str(write_yaml(tmp_path / "l.yaml", data))],
-                             env=client, capture_output=True, text=True, timeout=600)
+                             env=client, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-2000:]
         on_cluster = {**data, "execution": {"backend": "ray", "address": f"127.0.0.1:{port}"}}
         exp = write_yaml(tmp_path / "c.yaml", on_cluster)
         run = subprocess.run([*cli, str(joined), str(exp)], env=client, capture_output=True,
-                             text=True, timeout=600)
+                             text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-2000:]
         assert files(joined) == files(local) and len(files(local)) == 4
         assert not (joined / ".ray").exists()   # the cluster's session files stay its own
@@ -108,7 +134,7 @@ def test_an_experiment_runs_on_an_existing_cluster(tmp_path):
         # a wrong token: one line that says what to set
         wrong = {**client, "RAY_AUTH_TOKEN": "0" * 64}
         run = subprocess.run([*cli, str(tmp_path / "w"), str(exp)], env=wrong,
-                             capture_output=True, text=True, timeout=600)
+                             capture_output=True, text=True, timeout=300)
         lines = [x for x in run.stderr.splitlines() if x.startswith("nasbench:")]
         assert run.returncode == 2 and len(lines) == 1, run.stderr[-2000:]
         assert "cannot join the Ray cluster" in lines[0] and "RAY_AUTH_TOKEN" in lines[0]
