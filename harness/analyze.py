@@ -320,19 +320,22 @@ def _locality(result: Analysis, seed: int, walk_steps: int, n: int, progress: bo
     space = _space(result, n)            # built just now, held in result.series
 
     best_row = int(np.nanargmax(fitness))
-    if t.repeats >= 2:
-        se = float(distributions.standard_error(t.at(metric)[best_row]))
+    se = (float(distributions.standard_error(t.at(metric)[best_row])) if t.repeats >= 2
+          else float("nan"))
+    repeated = bool(np.isfinite(se))
+    if repeated:
         top = distributions.near_best(fitness, se)
     else:
         top = np.array([best_row])
-        _cannot(result, "cells within 2 standard errors of the best", "no repeats",
+        _cannot(result, "cells within 2 standard errors of the best",
+                "the best cell has no repeated runs, so no standard error",
                 ("near_best", "top_points", "top_chance", "within_6"))
     num = result.numbers
 
     def points() -> None:
         counts = locality.points_per_row(space, len(t))
         num["best_points"] = int(counts[best_row])
-        if t.repeats >= 2:
+        if repeated:
             num["near_best"] = int(top.size - 1)
             num["top_points"] = int(counts[top].sum())
             num["top_chance"] = num["top_points"] / space.size
@@ -350,7 +353,7 @@ def _locality(result: Analysis, seed: int, walk_steps: int, n: int, progress: bo
                               "share_of_valid_points": [valid[:d + 1].sum() / valid.sum()
                                                         for d in DISTANCES]})
         result.frames["volume_near_top"] = frame
-        if t.repeats >= 2:
+        if repeated:
             num["within_6"] = float(frame.share_of_encoded_space[6])
 
     def fdc() -> None:

@@ -1,7 +1,7 @@
-"""The report's one page, ``report/index.html`` (and, through :func:`write_page`, the
-analysis page): static, self-contained (figures inline as PNG),
+"""The report's one page, ``report/index.html``: static, self-contained (figures inline as PNG),
 readable top to bottom: what was compared on which data, the regret figure, the tables, the
-statistics, the notes on what could not be computed, then settings, provenance and versions."""
+statistics, the notes on what could not be computed, then settings, provenance and versions.
+:func:`write_page` is the page writer itself, shared with the dataset analysis's page."""
 from __future__ import annotations
 
 import base64
