@@ -255,20 +255,25 @@ class NASBench:
 _label = OP_LABELS.__getitem__
 
 
+def _writable(folder: Path) -> bool:
+    """Whether a store may be written into ``folder``: it is writable, and its mode says so
+    (root may write into a folder without write bits, e.g. a read-only copy of the data, but
+    should not)."""
+    return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & 0o222)
+
+
 def _converted(src: Path) -> Path:
     """The store of an official file, converting it on first use.  The store beside it is
     reused only if it was converted from these very bytes (the source's SHA256, ~0.4 s per
     500 MB: open the store itself to skip it)."""
     from .data.convert import convert, default_store_path
-    from .fileutil import file_sha256
+    from .fileutil import cache_dir, file_sha256
 
     if not src.is_file():
         raise MissingFileError(f"{src}: no such file")
     target = default_store_path(src)
-    if not os.access(src.parent, os.W_OK):
-        from platformdirs import user_cache_dir
-
-        target = Path(user_cache_dir("nasbench-harness")) / target.name
+    if not _writable(src.parent):
+        target = cache_dir() / target.name
     try:
         source = open_store(target).manifest.get("source") or {}
     except StoreError:

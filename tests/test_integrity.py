@@ -220,3 +220,20 @@ def test_a_full_disk_is_one_line_and_a_resume_completes_the_same_bytes(tmp_path,
     assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0
     assert main(["run", str(exp), "--output", str(tmp_path / "ref"), "--no-report"]) == 0
     assert files(out) == files(tmp_path / "ref") and len(files(out)) == 12
+
+
+@needs_shared
+def test_a_tfrecord_in_a_read_only_folder_is_converted_into_the_cache(cells, tmp_path,
+                                                                    monkeypatch):
+    """Root may write anywhere; a folder without write bits (as ../shared) is still left alone."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    shutil.copy(NB101 / "fixture_only108.tfrecord", folder)
+    folder.chmod(0o555)
+    monkeypatch.setenv("NASBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    try:
+        nb = NASBench(folder / "fixture_only108.tfrecord")
+        assert len(nb) == 31 and nb.path == tmp_path / "cache" / "fixture_only108.store"
+        assert [p.name for p in folder.iterdir()] == ["fixture_only108.tfrecord"]
+    finally:
+        folder.chmod(0o755)
