@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -37,11 +38,10 @@ def namespaces() -> list[str]:
 def _remove_stale() -> None:
     """Namespaces of a test run that was killed (their pid is gone), with their processes."""
     for name in namespaces():
-        if name.startswith(PREFIX):
-            pid = name[len(PREFIX):].split("n")[0].split("h")[0]
-            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-                _kill_all(name)
-                ip("netns", "del", name, check=False)
+        owner = re.match(rf"{PREFIX}(\d+)", name)
+        if owner and not Path(f"/proc/{owner[1]}").exists():
+            _kill_all(name)
+            ip("netns", "del", name, check=False)
 
 
 def _kill_all(namespace: str) -> list[int]:

@@ -152,3 +152,27 @@ def test_an_experiment_runs_on_an_existing_cluster(tmp_path):
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(temp, ignore_errors=True)
     assert not left, f"processes of the test's cluster outlived it: {left}"
+
+
+def test_a_node_that_differs_from_the_driver_is_named_with_what_to_fix():
+    """The node check's verdicts (on a real cluster: test_cluster_nodes.py, as root)."""
+    from harness.config import BenchmarkConfig
+    from harness.node_check import fingerprint, mismatch, node_facts
+
+    bench = BenchmarkConfig()
+    same = node_facts(bench)
+    assert same["table"] is None and same["fingerprint"] == fingerprint()
+    assert len(fingerprint()["source"]) == 12 and fingerprint()["numpy"]
+    assert mismatch(same, bench) is None
+
+    def facts(**changes):
+        return {**same, "node": "10.0.0.7", "fingerprint": {**fingerprint(), **changes}}
+
+    line = mismatch(facts(source="0" * 12), bench)
+    assert line.startswith("node 10.0.0.7: nasbench-harness sources 000000000000 differs from "
+                           f"the driver's {fingerprint()['source']}")
+    assert "smac missing differs" in mismatch(facts(smac=None), bench)
+    table = BenchmarkConfig(name="nasbench101", data="/nowhere/store")
+    line = mismatch({**same, "table": "StoreError: no store"}, table)
+    assert "benchmark.data '/nowhere/store' does not open there (StoreError: no store)" in line
+    assert "same path on every node" in line
