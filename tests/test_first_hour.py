@@ -159,6 +159,7 @@ def shrunk_demo(where: Path) -> Path:
     return write(where / "experiments" / "demo.yaml", demo)
 
 
+@pytest.mark.slow
 def test_the_first_hour(tmp_path, capsys):
     """A fresh folder (no results yet), the README's commands in order."""
     home = tmp_path / "clone"
