@@ -99,7 +99,7 @@ def section(groups: list[Group], final: pd.DataFrame, summary: pd.DataFrame, out
 
 def plot(block: pd.DataFrame, title: str, stem: Path) -> None:
     """One row per varied parameter: final regret and anytime figure of merit against it."""
-    plt = figures._plt()
+    plt = figures.pyplot()
     parameters = list(dict.fromkeys(block["parameter"]))
     fig, axes = plt.subplots(len(parameters), 2, figsize=(10, 3.4 * len(parameters)),
                              squeeze=False)
@@ -141,8 +141,7 @@ def plot(block: pd.DataFrame, title: str, stem: Path) -> None:
             row[0].set_yscale("log")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    figures._save(fig, stem)
-    plt.close(fig)
+    figures.save_figure(fig, stem)
 
 
 def _markdown(data: pd.DataFrame, time: float) -> str:
