@@ -212,11 +212,17 @@ class Experiment(_Strict):
         Defining: ``benchmark`` (table, encoding, repeat, cost, invalid, absent, cells, live
         settings), ``budget.time``, ``budget.workers``, ``budget.charge_optimizer_time``,
         ``budget.max_evaluations``, the seeds (as a list) and each optimizer's name, label and
-        params, and the experiment's ``name`` (as it always was).  Not defining, because they
-        only change where runs execute or how results are read: ``output``, ``execution``,
-        ``report`` and ``budget.trajectory``.
+        params, and the experiment's ``name`` (as it always was); for the surrogate, the version
+        of the table's artifact from version 2 on (a folder of the version-1 table is refused).
+        Not defining, because they only change where runs execute or how results are read:
+        ``output``, ``execution``, ``report`` and ``budget.trajectory``.
         """
         core = self.model_dump(mode="json", exclude={"output", "execution", "report"})
+        if self.benchmark.name == "surrogate":
+            from benchmark.surrogate.artifact import ARTIFACT_VERSION
+
+            if ARTIFACT_VERSION > 1:   # version-1 folders were hashed without it
+                core["benchmark"]["table_version"] = ARTIFACT_VERSION
         core["seeds"] = self.seed_list
         for (section, key), value in READ_ONLY.items():
             core[section][key] = value
