@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
-from scipy.stats import rankdata, spearmanr
+from scipy.special import ndtr
+from scipy.stats import spearmanr
 
 from ..data.store import optima
 from ..errors import BenchmarkError
@@ -43,7 +43,7 @@ from ..space.constants import BUDGETS
 from ..space.enumeration import enumerate_cells
 from .artifact import ARTIFACT_PATH, Artifact, cells_checksum, write_artifact
 from .features import NUM_FEATURES, cell_features
-from .latent import cell_scores
+from .latent import cell_scores, normal_scores
 from .realism import format_realism, realism
 from .sample import read_fixture_runs, read_sample
 from .structure import format_landscape, landscape
@@ -60,11 +60,6 @@ KNOTS_Z = np.linspace(-4.5, 4.5, 1801)
 
 class FitError(BenchmarkError):
     """The inputs cannot make an artifact."""
-
-
-def normal_scores(values: np.ndarray) -> np.ndarray:
-    """Ranks (ties averaged) as standard normal quantiles, (r - 0.5) / n."""
-    return ndtri((rankdata(values) - 0.5) / len(values))
 
 
 def folds_of(num_cells: int, sample_rows: np.ndarray, folds: int, seed: int) -> np.ndarray:
