@@ -40,12 +40,12 @@ from ..data.store import optima
 from ..errors import BenchmarkError
 from ..fileutil import file_sha256
 from ..space.constants import BUDGETS
-from ..space.enumeration import enumerate_cells
+from ..space.enumeration import CellTable, enumerate_cells
 from .artifact import ARTIFACT_PATH, Artifact, cells_checksum, write_artifact
 from .features import NUM_FEATURES, cell_features
 from .latent import cell_scores, normal_scores
 from .realism import format_realism, realism
-from .sample import read_fixture_runs, read_sample
+from .sample import Sample, read_fixture_runs, read_sample
 from .structure import format_landscape, landscape
 from .table import CHANCE, generate
 
@@ -164,7 +164,8 @@ def fit(sample_path: Path, fixtures_path: Path, folds: int = FOLDS, seed: int = 
     return artifact, figures
 
 
-def read_inputs(sample_path: Path, fixtures_path: Path):
+def read_inputs(sample_path: Path, fixtures_path: Path
+                ) -> tuple[Sample, dict[int, dict[str, np.ndarray]], CellTable, np.ndarray]:
     """The sample, the fixture runs, the cells and the sample's rows among them (checked)."""
     sample = read_sample(sample_path)
     if len(sample) < MIN_SAMPLE_ROWS:
@@ -180,7 +181,7 @@ def read_inputs(sample_path: Path, fixtures_path: Path):
     return sample, fixtures, cells, rows
 
 
-def predict(sample, cells, rows: np.ndarray, folds: int, seed: int
+def predict(sample: Sample, cells: CellTable, rows: np.ndarray, folds: int, seed: int
             ) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, float]]]:
     """Out-of-fold predictions for every cell: (cells, 4) normal scores of the validation
     accuracy (float16, as version 1 shipped them), the 108-epoch time (float32), and the

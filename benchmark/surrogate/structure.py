@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from ..space.constants import BUDGETS, NUM_OP_CHOICES
+from ..space.constants import BUDGETS, NUM_OP_CHOICES, slot_bit
 from ..space.enumeration import CellTable
 from ..space.spec import prune
 from .sample import Sample
@@ -55,7 +55,7 @@ def _mask_and_code(cells: CellTable, rows: np.ndarray) -> tuple[np.ndarray, np.n
     mask = np.zeros(len(rows), np.int64)
     for y in range(1, cells.matrices.shape[1]):
         for x in range(y):
-            mask |= cells.matrices[rows, x, y].astype(np.int64) << (x + y * (y - 1) // 2)
+            mask |= cells.matrices[rows, x, y].astype(np.int64) << slot_bit(x, y)
     code = np.zeros(len(rows), np.int64)
     labels = cells.labels[rows].astype(np.int64)
     for v in range(1, cells.labels.shape[1] - 1):
@@ -90,7 +90,7 @@ def neighbour_pairs(cells: CellTable, rows: np.ndarray) -> dict[str, Pairs]:
     for y in range(1, cells.matrices.shape[1]):
         for x in range(y):
             has = y < n
-            bit = np.int64(1) << (x + y * (y - 1) // 2)
+            bit = np.int64(1) << slot_bit(x, y)
             flipped = mask ^ bit
             graph = np.full(len(rows), -1, np.int64)
             graph[has] = cells.graph_id[cells.graph_offset[n[has]] + flipped[has]]
@@ -130,11 +130,12 @@ def neighbour_pairs(cells: CellTable, rows: np.ndarray) -> dict[str, Pairs]:
     return out
 
 
-def top_budget_spearman(values: np.ndarray, percents=TOP_PERCENT) -> dict[str, dict[int, float]]:
+def top_budget_spearman(values: np.ndarray, percents=TOP_PERCENT) -> dict[str, dict[str, float]]:
     """Spearman of one run at budget a with one at budget b > a over the top k % of cells by b.
 
-    ``values``: (cells, 4) one run's validation accuracy at ``BUDGETS``.  Keys ``"a-b"``."""
-    out: dict[str, dict[int, float]] = {}
+    ``values``: (cells, 4) one run's validation accuracy at ``BUDGETS``.  Keys ``"a-b"``, then
+    ``str(k)`` (JSON's keys)."""
+    out: dict[str, dict[str, float]] = {}
     for j, hi in enumerate(BUDGETS):
         order = np.argsort(-values[:, j], kind="stable")
         for i, lo in enumerate(BUDGETS[:j]):
