@@ -301,10 +301,11 @@ class Experiment(_Strict):
         ``budget.max_evaluations``, each optimizer's name, label and params (a grid counted
         as the optimizers it expands into; a parameter whose default changed counted at its
         default when left out: a folder made with the former default is refused, not mixed),
-        and the experiment's ``name``.  Not defining: the seeds (each run is one seed, so more
-        seeds add runs to a folder; before they were part of it, see ``seeds``), and what only
-        changes where runs execute or how results are read: ``output``, ``execution``,
-        ``report`` and ``budget.trajectory``.
+        the experiment's ``name``, and for the surrogate the version of the table's artifact
+        from version 2 on (a folder of the version-1 table is refused).  Not defining: the
+        seeds (each run is one seed, so more seeds add runs to a folder; before they were part
+        of it, see ``seeds``), and what only changes where runs execute or how results are
+        read: ``output``, ``execution``, ``report`` and ``budget.trajectory``.
 
         Args:
             seeds: the identity as folders made before seeds were left out have it, with
@@ -312,9 +313,15 @@ class Experiment(_Strict):
         """
         return self._identity(former=False, seeds=seeds)
 
-    def _identity(self, former: bool, seeds: list[int] | None = None) -> str:
+    def _identity(self, former: bool, seeds: list[int] | None = None,
+                  table_version: bool = True) -> str:
         core = self.model_dump(mode="json", exclude={"output", "execution", "report", "seeds"})
         core["optimizers"] = [_optimizer_identity(o, former) for o in self.optimizer_list()]
+        if table_version and self.benchmark.name == "surrogate":
+            from benchmark.surrogate.artifact import ARTIFACT_VERSION
+
+            if ARTIFACT_VERSION > 1:   # version-1 folders were hashed without it
+                core["benchmark"]["table_version"] = ARTIFACT_VERSION
         if seeds is not None:
             core["seeds"] = list(seeds)
         for (section, key), value in READ_ONLY.items():
@@ -324,14 +331,20 @@ class Experiment(_Strict):
                 del core[section][key]
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
 
-    def former_defaults_note(self, previous: str | None, seeds: list[int]) -> str:
-        """Why a folder with identity ``previous`` (made before the change of defaults, so with
-        its ``seeds`` in its identity) is refused, when it was made with the optimizers' former
-        defaults (see :data:`optimizers.settings.FORMER_DEFAULTS`); else ''."""
-        if previous is None or previous != self._identity(former=True, seeds=seeds):
+    def refusal_note(self, previous: str | None, seeds: list[int]) -> str:
+        """Why a folder with identity ``previous``, made before this version (so with its
+        ``seeds`` in its identity), is refused: its runs were made on the version-1 surrogate
+        table, or with the optimizers' former defaults (see
+        :data:`optimizers.settings.FORMER_DEFAULTS`); else ''."""
+        if previous is None or previous != self._identity(former=True, seeds=seeds,
+                                                          table_version=False):
             return ""
+        from benchmark.surrogate.artifact import ARTIFACT_VERSION
         from optimizers.settings import FORMER_DEFAULTS
 
+        if self.benchmark.name == "surrogate" and ARTIFACT_VERSION > 1:
+            return (" (its runs were made on the version-1 surrogate table; this version draws "
+                    f"the table from version {ARTIFACT_VERSION}, whose values differ)")
         changed = {o.name for o in self.optimizer_list()} & set(FORMER_DEFAULTS)
         give = "; ".join(f"{name}: {FORMER_DEFAULTS[name]}" for name in sorted(changed))
         return (f" (its runs used the former defaults of {', '.join(sorted(changed))}, which "

@@ -51,7 +51,7 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
         if previous != identity and not legacy:
             if not force:
                 raise ExperimentError(f"{output}: holds results of a different experiment"
-                                      f"{experiment.former_defaults_note(previous, before or experiment.seed_list)}; "
+                                      f"{experiment.refusal_note(previous, before or experiment.seed_list)}; "
                                       "use another --output, or --force to replace them")
             for path in run_files(output):
                 path.unlink()

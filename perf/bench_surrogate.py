@@ -1,8 +1,9 @@
-"""The embedded table: build time from the shipped artifact, and its realism against real runs.
+"""The embedded table: build time from the shipped artifact, its realism and its landscape.
 
 Build target: about the time the hand-made generator took (~20 s on 2 cores); the baseline in the
 same run is writing the same arrays as a store, the part of a build that is plain I/O.  Realism
-is measured on the real sample when ``../shared`` is present (cross-validated: every cell is
+and the landscape (budgets among the best cells, neighbours, op effects: real beside table) are
+measured on the real sample when ``../shared`` is present (cross-validated: every cell is
 predicted by a fold model that never saw it), else the figures recorded in the artifact.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from benchmark.space.enumeration import enumerate_cells
 from benchmark.surrogate import generate, load_artifact, surrogate_store
 from benchmark.surrogate.realism import format_realism, realism
 from benchmark.surrogate.sample import read_sample
+from benchmark.surrogate.structure import format_landscape, landscape
 
 from .common import row, timed
 
@@ -39,12 +41,15 @@ def main() -> None:
     row("baseline: write the same arrays as a store", f"{write_s:.1f} s",
         f"build = {build_s / write_s:.1f}x the plain write")
     if SAMPLE.is_file():
-        figures = realism(runs, cells.hashes, read_sample(SAMPLE))
+        sample = read_sample(SAMPLE)
+        figures = realism(runs, cells.hashes, sample)
         figures["best_mean_test_accuracy"] = artifact.meta["realism"]["best_mean_test_accuracy"]
         print(format_realism(figures))
+        print(format_landscape(landscape(runs, cells, sample)))
     else:
         print(f"(no real sample at {SAMPLE}: the figures recorded at fit time)")
         print(format_realism(artifact.meta["realism"]))
+        print(format_landscape(artifact.meta["realism"]["landscape"]))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,26 @@
 """Optimizers find the structure of the surrogate table: a statistical check, not a coin flip.
 
-The paper's findings hold on the surrogate: regularized evolution beats random search (tested at
-3e6 simulated seconds over 20 seeds) and so does BOHB, once the horizon lets its model pay off.
-Median final test regret BOHB / RS, one-sided Mann-Whitney p (measured on 40 seeds; the first n;
-with BOHB's former defaults, the nas_benchmarks scripts' 64 samples and a third random: the
-test passes with the paper's settings, now the defaults, too):
+The paper's findings on the surrogate (version 2, with each cell's deviation among the best cells
+and failed trainings), median final test regret over 20 seeds, one-sided Mann-Whitney p that the
+optimizer's regret is lower than random search's (RS 0.00780 / 0.00704 / 0.00552 / 0.00473 /
+0.00420 at 1e5 / 3e5 / 6e5 / 1e6 / 3e6 simulated seconds):
 
-    3e5 s: 0.00665 / 0.00685   n=20 p=0.086, n=40 p=0.23   (no difference yet)
-    6e5 s: 0.00375 / 0.00612   n=16 p=0.012, n=20 p=0.002, n=30 p=0.001, n=40 p=0.004
-    1e6 s: 0.00375 / 0.00534   n=16 p=0.071, n=20 p=0.011, n=30 p=0.012, n=40 p=0.006
+    regularized evolution  0.00850 / 0.00699 / 0.00517 / 0.00360 / 0.00174   p at 3e6: 0.001
+    Hyperband              0.00786 / 0.00699 / 0.00629                        p at 6e5: 0.65
+    BOHB                   0.00881 / 0.00699 / 0.00600                        p at 6e5: 0.64
 
-The test runs 6e5 s over 20 seeds (both tests here: 2.3 min on 2 cores, since BOHB's densities are
-computed without statsmodels' overhead).
+(BOHB measured with the nas_benchmarks settings, 64 samples and a third random, its defaults
+before the paper's; the test runs the paper's settings, now the defaults.)
+
+Regularized evolution pulls ahead of random search and reaches its 3e6-second regret before 1e6
+seconds; Hyperband and BOHB gain nothing from the cheap budgets within 6e5 seconds, as the paper
+finds (low rank correlation between budgets among the best cells).  The version-1 table, whose
+cheap budgets ranked its best cells too well (top-10 % Spearman of 36 vs 108 epochs 0.52, real
+0.36), had BOHB ahead at 6e5 seconds (0.0038 vs 0.0061, p = 0.002): the second test guards
+against that smoothed landscape coming back.
+
+Both tests: ~2.5 min on 2 idle cores (BOHB's densities are computed without statsmodels'
+overhead).
 """
 from __future__ import annotations
 
@@ -71,11 +80,13 @@ def test_regularized_evolution_beats_random_search_over_20_seeds(surrogate):
     assert mannwhitneyu(re, rs, alternative="less").pvalue < 0.05
 
 
-def test_bohb_beats_random_search_over_20_seeds(surrogate):
-    """At 6e5 simulated seconds (see the module docstring for 3e5 and 1e6); one-sided."""
+def test_budgets_give_hyperband_and_bohb_no_early_lead_over_20_seeds(surrogate):
+    """At 6e5 simulated seconds neither Hyperband nor BOHB beats random search (one-sided
+    Mann-Whitney p 0.65 and 0.64 measured; the smooth version-1 table gave BOHB p = 0.002)."""
     objective = Objective(surrogate, "A")
     seeds = range(20)
     rs = final_regrets(objective, "random_search", seeds, 6e5)
-    bohb = final_regrets(objective, "bohb", seeds, 6e5)
-    assert np.median(bohb) < np.median(rs) - 0.001, (np.median(bohb), np.median(rs))
-    assert mannwhitneyu(bohb, rs, alternative="less").pvalue < 0.05
+    for name in ("hyperband", "bohb"):
+        regrets = final_regrets(objective, name, seeds, 6e5)
+        p = mannwhitneyu(regrets, rs, alternative="less").pvalue
+        assert p > 0.2, (name, np.median(regrets), np.median(rs), p)

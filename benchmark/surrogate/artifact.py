@@ -1,12 +1,13 @@
 """The shipped result of the fit: per-cell predictions, noise parameters and their provenance.
 
-One zip file (``nb101-surrogate-v1.npz``, a few MB) beside this module, written by
+One zip file (``nb101-surrogate-v2.npz``, a few MB) beside this module, written by
 ``python -m benchmark.surrogate.fit`` with fixed timestamps so the same fit gives the same bytes:
 
     meta.json      version, the cells' checksum, provenance (sha256 of the real sample and
                    fixtures, model settings, library versions), noise parameters, realism scores
-    scores.npy     (423624, 4) float16  normal score of each cell's predicted validation accuracy
-                   at 4/12/36/108 epochs (ranks over all cells -> standard normal quantiles)
+    scores.npy     (423624, 4) float16  normal score of each cell's validation accuracy at
+                   4/12/36/108 epochs: the prediction with the cell's drawn deviation and
+                   failure (:mod:`.latent`), ranked over all cells -> standard normal quantiles
     time108.npy    (423624,) float32    predicted 108-epoch training time [s]
     knots_z.npy    (K,) float64         normal-score grid
     knots.npy      (4, K) float64       real one-run validation accuracy at each grid point
@@ -31,7 +32,7 @@ from ..fileutil import atomic_write_bytes
 from ..space.constants import BUDGETS
 from ..space.enumeration import NUM_CELLS
 
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2
 ARTIFACT_PATH = Path(__file__).with_name(f"nb101-surrogate-v{ARTIFACT_VERSION}.npz")
 REBUILD = "rebuild it with 'python -m benchmark.surrogate.fit' (needs the real sample)"
 _ARRAYS = {"scores": ("float16", (NUM_CELLS, len(BUDGETS))), "time108": ("float32", (NUM_CELLS,)),

@@ -13,6 +13,11 @@ Deterministic: the same inputs give the same artifact bytes (fixed folds and mod
 * Every cell is predicted by exactly one of the K fold models, one that did not see it: sample
   cells by the model of their held-out fold, the other cells by fold ``row % K``.  So the shipped
   table is equally good on every cell, and its figures on the sample are cross-validated.
+* What the features do not explain (:mod:`.latent`): a deviation per cell among the predicted
+  best cells, with the out-of-fold residuals' covariance over budgets, and failed trainings,
+  drawn once from the seed.
+* Figures: the realism of the table of seed 0 (:mod:`.realism`) and its landscape beside the
+  real sample's (:mod:`.structure`: budgets among the best cells, neighbours, op effects).
 * Noise: run-to-run spread in normal-score space, test/train gaps, halfway values and time ratios
   measured on the fixtures' repeated runs (31 cells x 3 runs at 108 epochs; the Inception-like
   cell at every budget).
@@ -28,18 +33,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
-from scipy.stats import rankdata, spearmanr
+from scipy.special import ndtr
+from scipy.stats import spearmanr
 
 from ..data.store import optima
 from ..errors import BenchmarkError
 from ..fileutil import file_sha256
 from ..space.constants import BUDGETS
-from ..space.enumeration import enumerate_cells
+from ..space.enumeration import CellTable, enumerate_cells
 from .artifact import ARTIFACT_PATH, Artifact, cells_checksum, write_artifact
 from .features import NUM_FEATURES, cell_features
+from .latent import cell_scores, normal_scores
 from .realism import format_realism, realism
-from .sample import read_fixture_runs, read_sample
+from .sample import Sample, read_fixture_runs, read_sample
+from .structure import format_landscape, landscape
 from .table import CHANCE, generate
 
 log = logging.getLogger(__name__)
@@ -53,11 +60,6 @@ KNOTS_Z = np.linspace(-4.5, 4.5, 1801)
 
 class FitError(BenchmarkError):
     """The inputs cannot make an artifact."""
-
-
-def normal_scores(values: np.ndarray) -> np.ndarray:
-    """Ranks (ties averaged) as standard normal quantiles, (r - 0.5) / n."""
-    return ndtri((rankdata(values) - 0.5) / len(values))
 
 
 def folds_of(num_cells: int, sample_rows: np.ndarray, folds: int, seed: int) -> np.ndarray:
@@ -152,6 +154,19 @@ def noise_parameters(fixtures: dict[int, dict[str, np.ndarray]], knots: np.ndarr
 def fit(sample_path: Path, fixtures_path: Path, folds: int = FOLDS, seed: int = 0
         ) -> tuple[Artifact, dict[str, Any]]:
     """The artifact and its realism figures (the table of seed 0 against the sample)."""
+    sample, fixtures, cells, rows = read_inputs(sample_path, fixtures_path)
+    started = time.perf_counter()
+    predicted, time108, cv = predict(sample, cells, rows, folds, seed)
+    artifact, figures = assemble(sample_path, fixtures_path, (sample, fixtures, cells, rows),
+                                 predicted, time108, {"folds": folds, "seed": seed,
+                                                      "cv_spearman_raw_prediction": cv})
+    log.info("fit took %.0f s", time.perf_counter() - started)
+    return artifact, figures
+
+
+def read_inputs(sample_path: Path, fixtures_path: Path
+                ) -> tuple[Sample, dict[int, dict[str, np.ndarray]], CellTable, np.ndarray]:
+    """The sample, the fixture runs, the cells and the sample's rows among them (checked)."""
     sample = read_sample(sample_path)
     if len(sample) < MIN_SAMPLE_ROWS:
         raise FitError(f"{sample_path}: only {len(sample)} of {sample.num_rows} rows carry "
@@ -163,7 +178,14 @@ def fit(sample_path: Path, fixtures_path: Path, folds: int = FOLDS, seed: int = 
     if unknown.size:
         raise FitError(f"{sample_path}: hash {sample.hashes[unknown[0]].decode()} is not a cell "
                        f"of the space ({unknown.size} such rows)")
-    started = time.perf_counter()
+    return sample, fixtures, cells, rows
+
+
+def predict(sample: Sample, cells: CellTable, rows: np.ndarray, folds: int, seed: int
+            ) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, float]]]:
+    """Out-of-fold predictions for every cell: (cells, 4) normal scores of the validation
+    accuracy (float16, as version 1 shipped them), the 108-epoch time (float32), and the
+    cross-validated Spearman of trees and ridge."""
     log.info("features of %d cells", len(cells))
     features = cell_features(cells.matrices, cells.labels, cells.num_vertices,
                              cells.trainable_parameters)
@@ -182,31 +204,44 @@ def fit(sample_path: Path, fixtures_path: Path, folds: int = FOLDS, seed: int = 
                 preds[name] = pred
         log.info("%s: cross-validated Spearman trees %.4f, ridge %.4f", name, cv["trees"][name],
                  cv["ridge"][name])
+    predicted = np.stack([normal_scores(preds[str(b)]) for b in BUDGETS], 1).astype(np.float16)
+    return predicted, np.exp(preds["time108"]).astype(np.float32), cv
+
+
+def assemble(sample_path: Path, fixtures_path: Path, inputs, predicted: np.ndarray,
+             time108: np.ndarray, model: dict[str, Any]) -> tuple[Artifact, dict[str, Any]]:
+    """The artifact from the predictions: knots, noise, each cell's deviation and failure
+    (:mod:`.latent`), provenance, and the figures of the table of seed 0."""
+    sample, fixtures, cells, rows = inputs
     knots = np.stack([np.quantile(sample.validation[:, i], ndtr(KNOTS_Z), method="hazen")
                       for i in range(len(BUDGETS))])
+    noise = noise_parameters(fixtures, knots)
+    log.info("drawing each cell's deviation and failure")
+    scores, latent = cell_scores(
+        predicted.astype(np.float64), sample.validation, rows,
+        np.array([noise["budgets"][str(b)]["sigma"] for b in BUDGETS]), model["seed"])
     meta = {
         "cells_sha256": cells_checksum(cells.hashes),
         "sample": {"file": sample_path.name, "sha256": file_sha256(sample_path),
                    "rows": sample.num_rows, "valued_rows": len(sample)},
         "fixtures": {"file": fixtures_path.name, "sha256": file_sha256(fixtures_path)},
-        "model": {"features": NUM_FEATURES, "folds": folds, "seed": seed,
+        "model": {"features": NUM_FEATURES, "folds": model["folds"], "seed": model["seed"],
                   "estimator": "sklearn HistGradientBoostingRegressor", "params": MODEL,
                   "target": "normal scores of one run's validation accuracy; log time",
-                  "cv_spearman_raw_prediction": cv,
+                  "latent": latent,
+                  "cv_spearman_raw_prediction": model["cv_spearman_raw_prediction"],
                   "versions": {p: version(p) for p in ("scikit-learn", "numpy", "scipy")}},
-        "noise": noise_parameters(fixtures, knots),
+        "noise": noise,
     }
-    artifact = Artifact(meta=meta,
-                        scores=np.stack([normal_scores(preds[str(b)]) for b in BUDGETS], 1)
-                        .astype(np.float16),
-                        time108=np.exp(preds["time108"]).astype(np.float32),
+    artifact = Artifact(meta=meta, scores=scores.astype(np.float16), time108=time108,
                         knots_z=KNOTS_Z, knots=knots)
     runs = generate(artifact, 0)
     figures = realism(runs, cells.hashes, sample)
     figures["best_mean_test_accuracy"] = optima({**runs, "hashes": cells.hashes},
                                                 list(BUDGETS))["best_mean_test_accuracy"]
+    log.info("measuring the landscape against the real sample's")
+    figures["landscape"] = landscape(runs, cells, sample)
     meta["realism"] = figures
-    log.info("fit took %.0f s", time.perf_counter() - started)
     return artifact, figures
 
 
@@ -226,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     write_artifact(args.out, artifact)
     print(format_realism(figures))
+    print(format_landscape(figures["landscape"]))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, sha256 "
           f"{file_sha256(args.out)[:16]})")
     return 0
