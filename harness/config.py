@@ -317,11 +317,9 @@ class Experiment(_Strict):
                   table_version: bool = True) -> str:
         core = self.model_dump(mode="json", exclude={"output", "execution", "report", "seeds"})
         core["optimizers"] = [_optimizer_identity(o, former) for o in self.optimizer_list()]
-        if table_version and self.benchmark.name == "surrogate":
-            from benchmark.surrogate.artifact import ARTIFACT_VERSION
-
-            if ARTIFACT_VERSION > 1:   # version-1 folders were hashed without it
-                core["benchmark"]["table_version"] = ARTIFACT_VERSION
+        version = table_version and surrogate_version(self.benchmark)
+        if version:
+            core["benchmark"]["table_version"] = version
         if seeds is not None:
             core["seeds"] = list(seeds)
         for (section, key), value in READ_ONLY.items():
@@ -339,17 +337,27 @@ class Experiment(_Strict):
         if previous is None or previous != self._identity(former=True, seeds=seeds,
                                                           table_version=False):
             return ""
-        from benchmark.surrogate.artifact import ARTIFACT_VERSION
         from optimizers.settings import FORMER_DEFAULTS
 
-        if self.benchmark.name == "surrogate" and ARTIFACT_VERSION > 1:
+        version = surrogate_version(self.benchmark)
+        if version:
             return (" (its runs were made on the version-1 surrogate table; this version draws "
-                    f"the table from version {ARTIFACT_VERSION}, whose values differ)")
+                    f"the table from version {version}, whose values differ)")
         changed = {o.name for o in self.optimizer_list()} & set(FORMER_DEFAULTS)
         give = "; ".join(f"{name}: {FORMER_DEFAULTS[name]}" for name in sorted(changed))
         return (f" (its runs used the former defaults of {', '.join(sorted(changed))}, which "
                 "are now the paper's settings; to add to them, give the former values as "
                 f"params: {give})")
+
+
+def surrogate_version(bench: BenchmarkConfig) -> int | None:
+    """The surrogate's artifact version, from 2 on (a surrogate run's identity holds it;
+    version-1 folders were hashed without it); None for other tables."""
+    if bench.name != "surrogate":
+        return None
+    from benchmark.surrogate.artifact import ARTIFACT_VERSION
+
+    return ARTIFACT_VERSION if ARTIFACT_VERSION > 1 else None
 
 
 def _optimizer_identity(optimizer: OptimizerConfig, former: bool) -> dict[str, Any]:

@@ -81,7 +81,8 @@ def test_more_seeds_add_runs_and_keep_the_others(tmp_path, caplog):
 OLD_IDENTITY = "7b7bcd294bbfc5751b22b09f05834c89749ba59ff6c8d8d775bfcfaef5a7776b"
 
 
-def test_a_folder_marked_the_old_way_is_resumed_and_re_marked(tmp_path, caplog):
+def test_a_folder_marked_the_old_way_is_resumed_and_re_marked(tmp_path, caplog,
+                                                              unversioned_table):
     exp = write(tmp_path / "exp.yaml", {**ONE_RUN, "name": "old"})
     out = tmp_path / "r"
     assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0

@@ -102,7 +102,8 @@ def _old_folder(tmp_path, identity: str, optimizers: list[dict]) -> tuple:
     return exp, out
 
 
-def test_a_folder_made_with_former_defaults_is_refused_not_mixed(tmp_path, capsys):
+def test_a_folder_made_with_former_defaults_is_refused_not_mixed(tmp_path, capsys,
+                                                                 unversioned_table):
     optimizers = [{"name": "random_search"}, {"name": "bohb"}]
     exp, out = _old_folder(tmp_path, BOHB_DEFAULT, optimizers)
     code, err = cli(capsys, "run", str(exp), "--output", str(out), "--no-report")
@@ -113,7 +114,8 @@ def test_a_folder_made_with_former_defaults_is_refused_not_mixed(tmp_path, capsy
     assert not (out / "runs").exists()
 
 
-def test_the_former_values_given_as_params_resume_the_old_folder(tmp_path, capsys):
+def test_the_former_values_given_as_params_resume_the_old_folder(tmp_path, capsys,
+                                                                unversioned_table):
     optimizers = [{"name": "random_search"},
                   {"name": "bohb", "params": dict(FORMER_DEFAULTS["bohb"])}]
     exp, out = _old_folder(tmp_path, BOHB_FORMER_GIVEN, optimizers)
@@ -124,7 +126,18 @@ def test_the_former_values_given_as_params_resume_the_old_folder(tmp_path, capsy
         experiment.identity()
 
 
-def test_optimizers_whose_defaults_did_not_change_keep_their_identity(tmp_path):
+def test_a_folder_of_the_version_1_surrogate_is_refused_with_the_reason(tmp_path, capsys):
+    exp, out = _old_folder(tmp_path, UNCHANGED, [{"name": "random_search"},
+                                                 {"name": "regularized_evolution", "label": "re"}])
+    code, err = cli(capsys, "run", str(exp), "--output", str(out), "--no-report")
+    assert code == 2 and err.count("\n") == 1
+    assert "(its runs were made on the version-1 surrogate table; this version draws the table " \
+           "from version 2, whose values differ)" in err
+    assert not (out / "runs").exists()
+
+
+def test_optimizers_whose_defaults_did_not_change_keep_their_identity(tmp_path,
+                                                                   unversioned_table):
     experiment = load_experiment(write_yaml(tmp_path / "exp.yaml", {
         **OLD, "optimizers": [{"name": "random_search"},
                               {"name": "regularized_evolution", "label": "re"}]}))
