@@ -15,7 +15,7 @@ from benchmark.objectives import Objective
 from benchmark.objectives.encodings import OP_CHOICES, get_encoding
 from benchmark.space import ModelSpec
 from harness import speedup
-from harness.config import ExperimentError, load_experiment
+from harness.config import load_experiment
 from optimizers import Result, get_optimizer
 from optimizers.settings import FORMER_DEFAULTS, LIBRARY, NAS_BENCHMARKS, PAPER
 

@@ -285,29 +285,3 @@ def test_deviation_and_failures_are_drawn_once_from_the_seed():
     top = predicted[:, 3] >= BANDS[-1]
     assert np.corrcoef(a[top, 3], predicted[top, 3])[0, 1] < 0.999
     assert [band["from"] for band in record["bands"]] == list(BANDS)
-
-
-def test_a_results_folder_of_the_version_1_table_is_refused(tmp_path, monkeypatch, capsys):
-    """The table's version is part of a run's identity: a folder made with the v1 artifact
-    (identity hashed without it) is refused in one line before anything runs."""
-    import yaml
-
-    import benchmark.surrogate.artifact as artifact
-    from harness.cli import main
-    from harness.config import load_experiment
-
-    exp = tmp_path / "exp.yaml"
-    exp.write_text(yaml.safe_dump({
-        "name": "v1", "benchmark": {"name": "surrogate"}, "budget": {"time": 2e4}, "seeds": 1,
-        "optimizers": [{"name": "random_search"}], "execution": {"backend": "local"},
-        "output": str(tmp_path / "out")}))
-    current = load_experiment(exp).identity()
-    monkeypatch.setattr(artifact, "ARTIFACT_VERSION", 1)
-    old = load_experiment(exp).identity()
-    monkeypatch.undo()
-    assert old != current == load_experiment(exp).identity()
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "experiment.json").write_text(json.dumps({"identity": old}))
-    assert main(["run", str(exp)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "holds results of a different experiment" in err[0]
