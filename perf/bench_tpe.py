@@ -19,7 +19,7 @@ from benchmark import NASBench
 from benchmark.objectives import Objective
 from harness.simulator import simulate
 from optimizers import Result
-from optimizers.tpe import TPE, hyperopt_space
+from optimizers.tpe import TPE, hyperopt_space, hyperopt_trials
 
 from .common import QUICK, row
 
@@ -69,19 +69,10 @@ def history(opt: TPE) -> list[tuple[dict, float]]:
 
 
 def suggest_seconds(space, trials: list[tuple[dict, float]], seed: int = 0) -> float:
-    """Seconds of one hyperopt ``tpe.suggest`` on ``trials`` (documents as fmin stores them)."""
-    from hyperopt import Domain, Trials, base, tpe
+    """Seconds of one hyperopt ``tpe.suggest`` on ``trials``."""
+    from hyperopt import Domain, tpe
 
-    store = Trials()
-    docs = []
-    for tid, (values, loss) in enumerate(trials):
-        misc = {"tid": tid, "cmd": None, "workdir": None,
-                "idxs": {k: [tid] for k in values}, "vals": {k: [v] for k, v in values.items()}}
-        doc = store.new_trial_docs([tid], [None], [{"status": "ok", "loss": loss}], [misc])[0]
-        doc["state"] = base.JOB_STATE_DONE
-        docs.append(doc)
-    store.insert_trial_docs(docs)
-    store.refresh()
+    store = hyperopt_trials(trials)
     domain = Domain(lambda point: 0.0, hyperopt_space(space))
     t0 = time.perf_counter()
     tpe.suggest([len(trials)], domain, store, seed)
