@@ -107,7 +107,7 @@ def main() -> None:
         seconds, opt = full_run(objective)
         trials = history(opt)
         before = hyperopt_run_seconds(objective.config_space(seed=0), trials, checkpoints)
-        row(f"one 1e7-s run ({len(trials):,} evaluations): RunningTPE", f"{seconds:.1f} s")
+        row(f"one 1e7-s run ({len(trials):,} asks): RunningTPE", f"{seconds:.1f} s")
         row(f"  hyperopt's tpe.suggest over the same trials ({checkpoints} checkpoints)",
             f"{before:,.0f} s", f"{before / seconds:.0f}x faster (target >= 20x)",
             before / seconds >= 20)
