@@ -69,6 +69,26 @@ def from_hyperopt(space: CS.ConfigurationSpace, values: dict[str, Any]) -> dict[
     return config
 
 
+def hyperopt_trials(history: list[tuple[dict[str, Any], float | None]]):
+    """A hyperopt ``Trials`` store holding ``history``: (values in hyperopt's terms, loss) per
+    trial, documents as ``fmin`` stores them (a loss of None: a trial still running).  For
+    calling ``tpe.suggest`` on a given history (the tests, the benchmark)."""
+    from hyperopt import Trials, base
+
+    trials = Trials()
+    docs = []
+    for tid, (values, loss) in enumerate(history):
+        misc = {"tid": tid, "cmd": None, "workdir": None,
+                "idxs": {k: [tid] for k in values}, "vals": {k: [v] for k, v in values.items()}}
+        result = {"status": "new"} if loss is None else {"status": "ok", "loss": loss}
+        doc = trials.new_trial_docs([tid], [None], [result], [misc])[0]
+        doc["state"] = base.JOB_STATE_RUNNING if loss is None else base.JOB_STATE_DONE
+        docs.append(doc)
+    trials.insert_trial_docs(docs)
+    trials.refresh()
+    return trials
+
+
 class TPE(Optimizer):
     """Tree-structured Parzen Estimator (Bergstra et al., 2011), hyperopt's ``tpe.suggest``:
     20 random start-up trials, then the best of 24 candidates by expected improvement, the good

@@ -13,7 +13,7 @@ import pytest
 
 from benchmark.objectives import Objective
 from optimizers import Result
-from optimizers.tpe import TPE, from_hyperopt, hyperopt_space, hyperopt_spec
+from optimizers.tpe import TPE, from_hyperopt, hyperopt_space, hyperopt_spec, hyperopt_trials
 from optimizers.tpe_exact import RunningTPE
 
 pytest.importorskip("hyperopt")
@@ -96,22 +96,11 @@ def random_history(spec, n: int, rng: np.random.Generator) -> list[tuple[dict, f
 
 
 def hyperopt_suggestion(space, history, seed: int) -> dict:
-    """tpe.suggest called once on ``history`` (trial documents as fmin stores them)."""
-    from hyperopt import Domain, Trials, base, tpe
+    """tpe.suggest called once on ``history``."""
+    from hyperopt import Domain, tpe
 
-    trials = Trials()
-    docs = []
-    for tid, (values, loss) in enumerate(history):
-        misc = {"tid": tid, "cmd": None, "workdir": None,
-                "idxs": {k: [tid] for k in values}, "vals": {k: [v] for k, v in values.items()}}
-        result = {"status": "new"} if loss is None else {"status": "ok", "loss": loss}
-        doc = trials.new_trial_docs([tid], [None], [result], [misc])[0]
-        doc["state"] = base.JOB_STATE_RUNNING if loss is None else base.JOB_STATE_DONE
-        docs.append(doc)
-    trials.insert_trial_docs(docs)
-    trials.refresh()
     domain = Domain(lambda point: 0.0, hyperopt_space(space))
-    doc = tpe.suggest([len(history)], domain, trials, seed)[0]
+    doc = tpe.suggest([len(history)], domain, hyperopt_trials(history), seed)[0]
     return {k: v[0] for k, v in doc["misc"]["vals"].items()}
 
 
