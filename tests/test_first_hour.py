@@ -161,7 +161,7 @@ def shrunk_demo(where: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_the_first_hour(tmp_path, capsys):
+def test_the_first_hour(tmp_path, capsys, monkeypatch):
     """A fresh folder (no results yet), the README's commands in order."""
     home = tmp_path / "clone"
     (home / "experiments").mkdir(parents=True)
@@ -211,15 +211,12 @@ def test_the_first_hour(tmp_path, capsys):
     assert proc.returncode == 0 and "figures and tables in results/demo/report" in proc.stdout
     # 7. ten common mistakes: one line each naming the culprit, exit code 2, nothing written
     results = sorted(p.relative_to(home) for p in (home / "results").rglob("*.npz"))
-    os.chdir(home)
-    try:
-        mistakes = _mistakes(home)
-        for argv, words in mistakes:
-            code = main(argv)
-            err = capsys.readouterr().err
-            assert code == 2 and err.count("\n") == 1 and words in err, (argv, err)
-    finally:
-        os.chdir(ROOT)
+    monkeypatch.chdir(home)
+    mistakes = _mistakes(home)
+    for argv, words in mistakes:
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and words in err, (argv, err)
     assert len(mistakes) == 10
     assert sorted(p.relative_to(home) for p in (home / "results").rglob("*.npz")) == results
 
