@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Experiment
-from .results import RunKey, incomplete
+from .results import RunKey, expected_facts, incomplete
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,13 @@ def plan(experiment: Experiment) -> list[RunSpec]:
 
 
 def to_do(experiment: Experiment, output: Path) -> list[RunSpec]:
-    """The runs without a complete run file; a damaged one is named and redone."""
+    """The runs without a complete run file of this experiment; a damaged one, or one of
+    another experiment, is named and redone."""
     todo = []
+    expected = expected_facts(experiment)
     for run in plan(experiment):
         path = run.key.path(output)
-        why = incomplete(path, run.key)
+        why = incomplete(path, run.key, expected[(run.label, run.seed)])
         if why is not None:
             if why != "missing":
                 log.warning("redoing %s: %s", path, why)

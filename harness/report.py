@@ -29,7 +29,7 @@ from benchmark.errors import UserError
 from benchmark.fileutil import atomic_write_text
 
 from . import figures, page, sensitivity, speedup, stats
-from .results import Loaded, failed_runs, load
+from .results import Loaded, failed_runs, load, planned_count, writer
 
 log = logging.getLogger(__name__)
 METRICS = {"test_regret": "Test regret", "validation_regret": "Validation regret"}
@@ -386,6 +386,18 @@ CURVE_RULE = ("Each run's incumbent is carried forward; a line is solid from the
               "the legend. Failed runs are counted in the legend.")
 
 
+def in_progress(folder: Path, loaded: Loaded) -> list[str]:
+    """A note when a 'nasbench run' is still writing the folder: the report shows the runs
+    complete so far."""
+    holder = writer(folder)
+    if holder is None:
+        return []
+    planned = planned_count(folder)
+    of = f" of {planned}" if planned else ""
+    return [f"a 'nasbench run' ({holder}) is still writing this folder: {len(loaded.facts)}"
+            f"{of} runs are complete, and the report shows those"]
+
+
 def report(folder: str | Path, times: list[float] | None = None, aggregate: str = "mean",
            out: str | Path | None = None, show: bool = True, baseline: str | None = None,
            all_pairs: bool = False) -> Path:
@@ -412,7 +424,7 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
         notes.append("the baseline has no results (every run failed): tested against "
                      f"{chosen} instead" if chosen else "the baseline has no results (every run "
                      "failed): every ordered pair tested instead")
-    notes += failure_notes(loaded) + exhausted_runs(loaded)
+    notes += failure_notes(loaded) + exhausted_runs(loaded) + in_progress(folder, loaded)
     shown: list[page.Item] = []
 
     def figure(stem: str, caption: str) -> None:

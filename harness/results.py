@@ -71,6 +71,21 @@ def output_lock(output: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def writer(folder: str | Path) -> str | None:
+    """Who holds the folder's writer lock (a 'nasbench run' still writing there), else None."""
+    try:
+        fd = os.open(Path(folder) / LOCK, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+    finally:
+        os.close(fd)   # (a shared lock taken here goes with the descriptor)
+    return None
+
+
 def drop_inherited_locks() -> None:
     """In a forked child: close its copies of the parent's lock files, so that the lock goes
     with the parent (a flock lasts while any process holds the open file)."""
@@ -136,9 +151,29 @@ def read_run(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, facts
 
 
-def incomplete(path: Path, key: RunKey) -> str | None:
-    """Why the file at ``path`` does not count as ``key``'s finished run (None: it does).
-    Every member's CRC is checked: a truncated or altered file is caught."""
+def expected_facts(experiment: Experiment) -> dict[tuple[str, int], dict[str, Any]]:
+    """Per planned run (label, seed), the facts its run file must hold: what defines the run
+    besides the table (optimizer, params, time budget, workers, encoding)."""
+    budget, encoding = experiment.budget, experiment.benchmark.encoding
+    return {(o.key, seed): {"optimizer": o.name, "params": dict(o.params),
+                            "time_budget": budget.time, "workers": budget.workers,
+                            "encoding": encoding}
+            for o, seed in experiment.runs()}
+
+
+def other_run(facts: dict[str, Any], expected: dict[str, Any]) -> str | None:
+    """How a run file's ``facts`` show a run of another experiment (None: they agree with
+    ``expected``, see :func:`expected_facts`)."""
+    for name, want in expected.items():
+        if facts.get(name) != want:
+            return f"its {name} is {facts.get(name)!r}, not this experiment's {want!r}"
+    return None
+
+
+def incomplete(path: Path, key: RunKey, expected: dict[str, Any] | None = None) -> str | None:
+    """Why the file at ``path`` does not count as ``key``'s finished run (None: it does): it
+    is missing, damaged (every member's CRC is checked), or, with ``expected`` facts (see
+    :func:`expected_facts`), a run of another experiment."""
     if not path.exists():
         return "missing"
     try:
@@ -149,7 +184,8 @@ def incomplete(path: Path, key: RunKey) -> str | None:
         return f"holds run {facts.get('label')!r} seed {facts.get('seed')!r}"
     if len({len(a) for a in arrays.values()}) > 1:
         return "columns of different lengths"
-    return None
+    why = other_run(facts, expected) if expected is not None else None
+    return f"a run of another experiment ({why})" if why else None
 
 
 def run_files(folder: str | Path) -> list[Path]:
@@ -160,11 +196,12 @@ def run_files(folder: str | Path) -> list[Path]:
 REQUIRED_FACTS = ("label", "seed", "y_star_valid", "y_star_test")
 
 
-def _readable_runs(folder: Path, planned: set[tuple[str, int]] | None):
+def _readable_runs(folder: Path, planned: Planned):
     """(path, arrays, facts) of each run file that can be used; the others are named in a warning:
     unreadable ones, ones missing facts, ones whose facts name another run than their path
     (copied in from elsewhere: they would count a run twice), ones not in ``planned`` (the runs
-    of the folder's experiment; None: no such check)."""
+    of the folder's experiment; None: no such check) or whose facts show a run of another
+    experiment (another time budget, optimizer settings, ...)."""
     for path in run_files(folder):
         try:
             arrays, facts = read_run(path)
@@ -183,6 +220,12 @@ def _readable_runs(folder: Path, planned: set[tuple[str, int]] | None):
             log.warning("skipping result file %s: run %r seed %r is not part of the experiment "
                         "in %s", path, facts["label"], facts["seed"], folder / "experiment.yaml")
             continue
+        expected = planned.get((facts["label"], facts["seed"])) if planned is not None else None
+        why = other_run(facts, expected) if expected is not None else None
+        if why:
+            log.warning("skipping result file %s: a run of another experiment than the one in "
+                        "%s (%s)", path, folder / "experiment.yaml", why)
+            continue
         yield path, arrays, facts
 
 
@@ -195,16 +238,29 @@ def _experiment(folder: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _planned(experiment: dict | None) -> set[tuple[str, int]] | None:
-    """(label, seed) of every run of the folder's experiment; None if it names none."""
+#: (label, seed) of each run of a folder's experiment -> the facts its run file must hold
+#: (None: not known), or None: the folder names no experiment.
+Planned = dict[tuple[str, int], dict[str, Any] | None] | None
+
+
+def _planned(experiment: dict | None) -> Planned:
+    """Every run of the folder's experiment, with its expected facts where the experiment is
+    valid today; None if it names none."""
     with contextlib.suppress(ValueError, TypeError):   # not valid as an experiment now
-        return {(o.key, seed) for o, seed in Experiment.model_validate(experiment).runs()}
+        return dict(expected_facts(Experiment.model_validate(experiment)))
     try:
         seeds = experiment["seeds"]
         seeds = range(seeds) if isinstance(seeds, int) else seeds
-        return {(o.get("label") or o["name"], s) for o in experiment["optimizers"] for s in seeds}
+        return {(o.get("label") or o["name"], s): None for o in experiment["optimizers"]
+                for s in seeds}
     except (KeyError, TypeError, AttributeError):
         return None
+
+
+def planned_count(folder: str | Path) -> int | None:
+    """How many runs the folder's experiment has (None: it names none)."""
+    planned = _planned(_experiment(Path(folder)))
+    return None if planned is None else len(planned)
 
 
 def _trajectory_mode(experiment: dict | None) -> str | None:
@@ -228,7 +284,7 @@ def error_line(traceback: str) -> str:
     return lines[-1] if lines else "(empty traceback)"
 
 
-def _failures(folder: Path, planned: set[tuple[str, int]] | None, done: set[tuple[str, int]]
+def _failures(folder: Path, planned: Planned, done: set[tuple[str, int]]
               ) -> dict[str, dict[int, str]]:
     """Per label, seed -> the error line of each failed run of the experiment that has no run
     file (a redone run removes its traceback; one left beside a run file is stale)."""

@@ -237,3 +237,46 @@ def test_a_tfrecord_in_a_read_only_folder_is_converted_into_the_cache(cells, tmp
         assert [p.name for p in folder.iterdir()] == ["fixture_only108.tfrecord"]
     finally:
         folder.chmod(0o755)
+
+
+# ---- a results folder is what it says (#27, item 2) ----------------------------------------------
+
+def _one_run(tmp_path, name: str, time: float) -> tuple:
+    exp = tmp_path / f"{name}.yaml"
+    exp.write_text(f"name: same\nbudget: {{time: {time}}}\nseeds: 1\n"
+                   "optimizers: [{name: random_search}]\nexecution: {backend: local}\n")
+    out = tmp_path / name
+    assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0
+    return exp, out, out / "runs" / "random_search" / "seed-0.npz"
+
+
+def test_a_run_file_of_another_experiment_is_skipped_and_redone(tmp_path, capsys, caplog):
+    from harness.report import report
+
+    exp, out, path = _one_run(tmp_path, "short", 2.0e4)
+    mine = path.read_bytes()
+    _, _, other = _one_run(tmp_path, "long", 4.0e4)
+    shutil.copy(other, path)                     # same optimizer and seed, another budget
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(ValueError, match="no readable run results"):
+            report(out, show=False)
+    assert f"skipping result file {path}: a run of another experiment" in caplog.text
+    assert "its time_budget is 40000.0, not this experiment's 20000.0" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0
+    assert f"redoing {path}: a run of another experiment" in caplog.text
+    assert path.read_bytes() == mine
+
+
+def test_a_report_of_a_folder_being_written_says_so(tmp_path, capsys):
+    from harness.report import report
+    from harness.results import output_lock
+
+    _, out, _ = _one_run(tmp_path, "run", 2.0e4)
+    with output_lock(out):                       # as a 'nasbench run' still writing there
+        report(out, show=False)
+    page = (out / "report" / "index.html").read_text()
+    assert "is still writing this folder: 1 of 1 runs are complete" in page
+    report(out, show=False)
+    assert "is still writing" not in (out / "report" / "index.html").read_text()
