@@ -12,6 +12,10 @@ NB101 = SHARED / "nb101"
 os.environ.setdefault("NASBENCH_CACHE_DIR", str(ROOT / ".cache"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+#: Checks of many minutes (the whole demo, hyperopt's own 2,000-trial runs): not in `make test`,
+#: run with NASBENCH_LONG=1.
+long_check = pytest.mark.skipif(os.environ.get("NASBENCH_LONG") != "1",
+                                reason="a check of many minutes: NASBENCH_LONG=1 runs it")
 needs_shared = pytest.mark.skipif(
     not NB101.is_dir(), reason=f"shared NAS-Bench-101 records not found at {NB101}")
 

@@ -19,7 +19,7 @@ from harness.cli import main
 from harness.config import ExperimentError, load_experiment
 from harness.results import run_files
 
-from .conftest import ROOT
+from .conftest import ROOT, long_check
 
 README = (ROOT / "README.md").read_text()
 ONE_RUN = {"name": "one", "benchmark": {"name": "surrogate"}, "budget": {"time": 2.0e4},
@@ -258,9 +258,7 @@ def test_the_demo_comment_is_true():
     assert f"need {need} seeds" in text and f"--seeds 0-{need - 1}" in text and seeds < need
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("NASBENCH_WHOLE_DEMO") != "1", reason="the whole demo takes "
-                    "~5 min of 2 cores (15 on a loaded machine): NASBENCH_WHOLE_DEMO=1 runs it")
+@long_check   # the whole demo: ~5 min of 2 cores (15 on a loaded machine)
 def test_the_whole_demo(tmp_path):
     """`make demo` as shipped (every optimizer, its seeds and horizon; the local backend so
     that no Ray starts): the page says what the demo's comment does."""

@@ -16,6 +16,8 @@ from optimizers import Result
 from optimizers.tpe import TPE, from_hyperopt, hyperopt_space, hyperopt_spec, hyperopt_trials
 from optimizers.tpe_exact import RunningTPE
 
+from .conftest import long_check
+
 pytest.importorskip("hyperopt")
 
 
@@ -128,7 +130,7 @@ def test_unsupported_distributions_are_refused():
         RunningTPE([HyperoptParam("x", "loguniform", (0.0, 1.0))])
 
 
-@pytest.mark.slow
+@long_check   # hyperopt's side is quadratic in the run's length: many minutes
 @pytest.mark.parametrize("encoding", "ABC")
 def test_long_runs_propose_what_hyperopts_fmin_proposes(objectives, encoding):
     objective = objectives[encoding]
