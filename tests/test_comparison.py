@@ -9,15 +9,16 @@ optimizer's regret is lower than random search's (RS 0.00780 / 0.00704 / 0.00552
     Hyperband              0.00786 / 0.00699 / 0.00629                        p at 6e5: 0.65
     BOHB                   0.00881 / 0.00699 / 0.00600                        p at 6e5: 0.64
 
-(BOHB measured with the nas_benchmarks settings, 64 samples and a third random, its defaults
-before the paper's; the test runs the paper's settings, now the defaults.)
+(BOHB there with the nas_benchmarks settings, 64 samples and a third random, its defaults before
+the paper's.)  With the paper's settings (4 samples, no random fraction), now the defaults, BOHB
+is ahead at 6e5 s: 0.0045 vs 0.0055, p = 0.016, as the paper finds (RE, BOHB and SMAC pull ahead
+of random search); Hyperband is not (p = 0.65).
 
 Regularized evolution pulls ahead of random search and reaches its 3e6-second regret before 1e6
-seconds; Hyperband and BOHB gain nothing from the cheap budgets within 6e5 seconds, as the paper
-finds (low rank correlation between budgets among the best cells).  The version-1 table, whose
-cheap budgets ranked its best cells too well (top-10 % Spearman of 36 vs 108 epochs 0.52, real
-0.36), had BOHB ahead at 6e5 seconds (0.0038 vs 0.0061, p = 0.002): the second test guards
-against that smoothed landscape coming back.
+seconds; Hyperband gains nothing from the cheap budgets within 6e5 seconds, as the paper finds
+(low rank correlation between budgets among the best cells).  The version-1 table, whose cheap
+budgets ranked its best cells too well (top-10 % Spearman of 36 vs 108 epochs 0.52, real 0.36),
+had BOHB with the nas_benchmarks settings ahead at 6e5 seconds (0.0038 vs 0.0061, p = 0.002).
 
 Both tests: ~2.5 min on 2 idle cores (BOHB's densities are computed without statsmodels'
 overhead).
@@ -80,13 +81,15 @@ def test_regularized_evolution_beats_random_search_over_20_seeds(surrogate):
     assert mannwhitneyu(re, rs, alternative="less").pvalue < 0.05
 
 
-def test_budgets_give_hyperband_and_bohb_no_early_lead_over_20_seeds(surrogate):
-    """At 6e5 simulated seconds neither Hyperband nor BOHB beats random search (one-sided
-    Mann-Whitney p 0.65 and 0.64 measured; the smooth version-1 table gave BOHB p = 0.002)."""
+def test_bohb_pulls_ahead_of_random_search_and_hyperband_does_not_over_20_seeds(surrogate):
+    """At 6e5 simulated seconds, one-sided Mann-Whitney over 20 seeds: BOHB with the paper's
+    settings beats random search (median 0.0045 vs 0.0055, p = 0.016 measured), Hyperband does
+    not (p = 0.65): the cheap budgets alone buy nothing, BOHB's model does."""
     objective = Objective(surrogate, "A")
     seeds = range(20)
     rs = final_regrets(objective, "random_search", seeds, 6e5)
-    for name in ("hyperband", "bohb"):
-        regrets = final_regrets(objective, name, seeds, 6e5)
-        p = mannwhitneyu(regrets, rs, alternative="less").pvalue
-        assert p > 0.2, (name, np.median(regrets), np.median(rs), p)
+    hb = final_regrets(objective, "hyperband", seeds, 6e5)
+    bohb = final_regrets(objective, "bohb", seeds, 6e5)
+    assert mannwhitneyu(hb, rs, alternative="less").pvalue > 0.2, (np.median(hb), np.median(rs))
+    assert mannwhitneyu(bohb, rs, alternative="less").pvalue < 0.05, (np.median(bohb),
+                                                                      np.median(rs))
