@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -16,9 +15,9 @@ from benchmark.space.spec import ModelSpec
 from harness.cli.app import main
 
 from .conftest import INCEPTION_MATRIX, NB101, needs_shared
+from .helpers import CHROMIUM, render_in_chromium
 
 C3, C1, MP = 0, 1, 2
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def row_of(cells, matrix, ops) -> int:
@@ -370,20 +369,7 @@ def test_command_on_a_sample_writes_what_it_can(sample_analysis):
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt install chromium); "
                     "the page is checked in a real browser only where one is")
 def test_the_analysis_page_renders_in_a_headless_browser(sample_analysis, tmp_path):
-    import html
-    import re
-    import subprocess
-
-    probe = tmp_path / "probe.html"   # the page plus a script that reports what it shows
-    probe.write_text((sample_analysis[1] / "index.html").read_text().replace("</body>", """<script>
-window.addEventListener('load', () => { document.body.setAttribute('data-probe', JSON.stringify(
-  [...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0, i.width]))); });
-</script></body>"""))
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                          "--disable-dev-shm-usage", "--virtual-time-budget=10000",
-                          "--dump-dom", probe.as_uri()],
-                         capture_output=True, text=True, timeout=120).stdout
-    shown = json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+    shown, dom = render_in_chromium(sample_analysis[1] / "index.html", tmp_path)
     assert [alt for alt, _, _ in shown] == ["accuracy_ecdf", "cost", "depth_width",
                                             "budget_correlations"]
     assert all(ok and width > 300 for _, ok, width in shown)

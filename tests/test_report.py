@@ -3,7 +3,6 @@ overhead), figures, the page in a real browser, bad folders."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -14,6 +13,8 @@ from harness.cli import main
 from harness.report import (ReportError, critical_differences, curves, final_table, on_grid,
                             report, significance, summary, usage)
 from harness.results import RunKey, encode_run, load_trajectories, write_run
+
+from .helpers import CHROMIUM, render_in_chromium
 
 Y_VALID, Y_TEST = 0.05, 0.06
 
@@ -301,28 +302,12 @@ def test_bad_report_input_is_one_line_each_and_the_rest_is_written(tmp_path, cap
     assert (out / "summary.md").read_text().count("| n/a |") == 1   # a's overhead: not all known
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt install chromium); "
                     "the page is checked in a real browser only where one is")
 def test_the_page_renders_in_a_headless_browser(tmp_path):
     values = {"a": dict(enumerate(A)), "b": dict(enumerate(B)), "c": dict(enumerate(C))}
     out = report(final_regrets(tmp_path / "f", values), times=[100.0], show=False)
-    probe = tmp_path / "probe.html"   # the page plus a script that reports what it shows
-    probe.write_text((out / "index.html").read_text().replace("</body>", """<script>
-window.addEventListener('load', () => { document.body.setAttribute('data-probe', JSON.stringify(
-  [...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0, i.width]))); });
-</script></body>"""))
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                          "--disable-dev-shm-usage", "--virtual-time-budget=10000",
-                          "--dump-dom", probe.as_uri()],
-                         capture_output=True, text=True, timeout=120).stdout
-    import html
-    import json
-    import re
-
-    shown = json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+    shown, dom = render_in_chromium(out / "index.html", tmp_path)
     assert [alt for alt, _, _ in shown][:2] == ["test_regret", "validation_regret"]
     assert len(shown) >= 8 and all(ok and width > 300 for _, ok, width in shown)
     assert "<table>" in dom and "Experiment settings" in dom

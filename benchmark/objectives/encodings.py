@@ -56,6 +56,7 @@ class Encoding:
 
     name: str = ""
     hyperparameters: tuple[str, ...] = ()
+    op_names: list[str] = OP_NAMES
     #: Values an edge hyperparameter takes, for :meth:`_fast_mask` (None: no fast path).
     _edge_values: frozenset | None = None
     #: More raw edges than this make a cell invalid before pruning (A and C, as the original).
@@ -154,7 +155,7 @@ class Encoding:
         for n in self.hyperparameters:
             if n not in config:
                 raise ConfigError(f"{self.name}: missing hyperparameter {n!r}")
-        for n in OP_NAMES:
+        for n in self.op_names:
             if config[n] not in OP_CHOICES:
                 raise ConfigError(f"{self.name}: {n} = {config[n]!r} is not one of {OP_CHOICES}")
         self._check_edges(config)
@@ -369,16 +370,7 @@ class SmallNASCifar10A(NASCifar10A):
             matrix[r, c] = config[name]
         return matrix
 
-    def check(self, config):
-        unknown = set(config) - set(self.hyperparameters)
-        if unknown:
-            raise ConfigError(f"{self.name}: unknown hyperparameter {sorted(unknown)[0]!r}")
-        for n in self.hyperparameters:
-            if n not in config:
-                raise ConfigError(f"{self.name}: missing hyperparameter {n!r}")
-        for n in self.op_names:
-            if config[n] not in OP_CHOICES:
-                raise ConfigError(f"{self.name}: {n} = {config[n]!r} is not one of {OP_CHOICES}")
+    def _check_edges(self, config):
         for n in self.edge_names:
             if not _is_int(config[n]) or config[n] not in (0, 1):
                 raise ConfigError(f"{self.name}: {n} = {config[n]!r} is not 0 or 1")
