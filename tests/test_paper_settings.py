@@ -215,7 +215,8 @@ def test_nas_bench_mini_is_exactly_the_cells_of_at_most_6_vertices(surrogate):
     # its optimum is the best small cell's, not the whole table's
     mean_test = np.asarray(surrogate.metric("final_test_accuracy", 108), float).mean(axis=1)
     assert objective.y_star_test == pytest.approx(1 - mean_test[small].max(), abs=1e-12)
-    assert objective.y_star_test > Objective(surrogate, "A").y_star_test
+    # (no better than the whole table's; on the version-2 table the best cell has 6 vertices)
+    assert objective.y_star_test >= Objective(surrogate, "A").y_star_test
 
 
 def test_a_small_encoding_round_trips_and_looks_up_as_the_full_one(surrogate):
