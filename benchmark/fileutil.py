@@ -160,3 +160,24 @@ def read_bounded(path: str | os.PathLike, limit: int) -> bytes:
     if len(data) > limit:
         raise ValueError(f"is larger than {limit:,} bytes")
     return data
+
+
+def why_not_replaceable(out: Path, manifest: str, fmt: str, foreign: str) -> str | None:
+    """Why a tool that writes folders marked ``fmt`` in their ``manifest`` file may not
+    replace ``out`` as a whole (None: it may: a missing path, an empty folder, or a folder that
+    tool wrote); ``foreign`` says what a folder it did not write is.  The reason reads after the
+    folder's path, e.g. "exists and is not a folder; ..."."""
+    if not out.exists() and not out.is_symlink():
+        return None
+    if not out.is_dir() or out.is_symlink():
+        return "exists and is not a folder; give a new or empty folder"
+    if not any(out.iterdir()):
+        return None
+    try:
+        ours = json.loads((out / manifest).read_text()).get("format") == fmt
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        return (f"{foreign} (no {fmt} {manifest}); nothing was changed; give a new or empty "
+                "folder")
+    return None

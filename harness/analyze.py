@@ -24,7 +24,7 @@ import pandas as pd
 from benchmark.analysis import Table, budgets, cost, distributions, locality, operations, shape
 from benchmark.analysis.paper import INCEPTION_HASH, PAPER, RESNET_HASH
 from benchmark.errors import UserError
-from benchmark.fileutil import atomic_directory, atomic_write_text
+from benchmark.fileutil import atomic_directory, atomic_write_text, why_not_replaceable
 
 from . import analysis_figures, page
 
@@ -77,19 +77,9 @@ def load_table(name: str | Path, seed: int = 0) -> Table:
 
 def check_target(out: Path) -> None:
     """Refuse an output folder holding anything but an earlier analysis (nothing is changed)."""
-    if not out.exists() and not out.is_symlink():
-        return
-    if not out.is_dir() or out.is_symlink():
-        raise AnalysisError(f"{out}: exists and is not a folder; give a new or empty folder")
-    if not any(out.iterdir()):
-        return
-    try:
-        ours = json.loads((out / MANIFEST).read_text()).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
-        ours = False
-    if not ours:
-        raise AnalysisError(f"{out}: holds files this command did not write (no {FORMAT} "
-                            f"{MANIFEST}); nothing was changed; give a new or empty folder")
+    why = why_not_replaceable(out, MANIFEST, FORMAT, "holds files this command did not write")
+    if why:
+        raise AnalysisError(f"{out}: {why}")
 
 
 # ---- statistics ------------------------------------------------------------------------------

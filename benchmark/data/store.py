@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..fileutil import atomic_directory, atomic_write_text, file_sha256, sha256_once
+from ..fileutil import (atomic_directory, atomic_write_text, file_sha256, sha256_once,
+                        why_not_replaceable)
 from ..errors import StoreError
 from ..space.constants import BUDGETS, NUM_REPEATS
 from ..space.enumeration import CellTable, NUM_CELLS
@@ -82,21 +83,12 @@ def check_store_target(out: Path, protect: Path | None = None) -> None:
         src, target = Path(protect).resolve(), out.resolve()
         if src == target or target in src.parents:
             raise StoreError(f"{out}: holds the source {protect}; give the store another folder")
-    if not out.exists() and not out.is_symlink():
+    why = why_not_replaceable(out, MANIFEST, FORMAT, "exists and is not a store this tool wrote")
+    if why:
+        raise StoreError(f"{out}: {why}")
+    if not out.exists() or not any(out.iterdir()):
         return
-    if not out.is_dir() or out.is_symlink():
-        raise StoreError(f"{out}: exists and is not a folder; give a new or empty folder")
-    if not any(out.iterdir()):
-        return
-    try:
-        manifest = json.loads((out / MANIFEST).read_text())
-        ours = isinstance(manifest, dict) and manifest.get("format") == FORMAT
-    except (OSError, ValueError):
-        ours = False
-    if not ours:
-        raise StoreError(f"{out}: exists and is not a store this tool wrote (no {FORMAT} "
-                         f"{MANIFEST}); nothing was changed; give a new or empty folder")
-    files = manifest.get("files")
+    files = json.loads((out / MANIFEST).read_text()).get("files")
     written = {MANIFEST, *(f"{name}.npy" for name in files)} if isinstance(files, dict) else set()
     others = sorted(p.name for p in out.iterdir() if p.name not in written)
     if others:  # replacing the folder would delete them
