@@ -34,6 +34,8 @@ MAX_GRID = 1_000          # optimizers one grid entry expands into
 #: Settings added after results folders existed, left out of the identity at their default.
 ADDED_LATER = {("benchmark", "absent"): "error", ("benchmark", "cells"): "all",
                ("benchmark", "max_vertices"): 7}
+#: Settings that change only how runs execute, not what they compute: left out of the identity.
+NOT_DEFINING = (("budget", "ask_timeout"),)
 #: Settings that change only how results are read: hashed at these fixed values, so changing
 #: them keeps a folder's identity (and folders made when they counted keep theirs at defaults).
 READ_ONLY = {("budget", "trajectory"): "pooled"}
@@ -155,6 +157,9 @@ class BudgetConfig(_Strict):
     charge_optimizer_time: bool = Field(False, strict=True)
     max_evaluations: int | None = Field(None, ge=1, strict=True)
     trajectory: Literal["pooled", "highest_budget"] = "pooled"
+    ask_timeout: float = Field(600.0, gt=0, le=MAX_TIME, allow_inf_nan=False,
+                               description="wall seconds one ask or tell of an optimizer may "
+                               "take; one that does not return in time fails its run")
 
 
 class OptimizerConfig(_Strict):
@@ -305,7 +310,8 @@ class Experiment(_Strict):
         from version 2 on (a folder of the version-1 table is refused).  Not defining: the
         seeds (each run is one seed, so more seeds add runs to a folder; before they were part
         of it, see ``seeds``), and what only changes where runs execute or how results are
-        read: ``output``, ``execution``, ``report`` and ``budget.trajectory``.
+        read: ``output``, ``execution``, ``report``, ``budget.trajectory`` and
+        ``budget.ask_timeout``.
 
         Args:
             seeds: the identity as folders made before seeds were left out have it, with
@@ -322,6 +328,8 @@ class Experiment(_Strict):
             core["benchmark"]["table_version"] = version
         if seeds is not None:
             core["seeds"] = list(seeds)
+        for section, key in NOT_DEFINING:
+            del core[section][key]
         for (section, key), value in READ_ONLY.items():
             core[section][key] = value
         for (section, key), default in ADDED_LATER.items():  # older folders keep their identity

@@ -2,11 +2,13 @@
 
 A child forked from the driver inherits the table already opened (no start-up cost beyond the
 fork, ~ms) and dies with its run: a plug-in optimizer that calls ``sys.exit`` or ``os._exit``,
-raises ``KeyboardInterrupt`` or crashes the interpreter fails its own run only, as on Ray, and no
-process-wide change an optimizer makes (a patched class, a logger level) reaches the next run.
+raises ``KeyboardInterrupt``, crashes the interpreter or hangs in a call past
+``budget.ask_timeout`` fails its own run only, as on Ray, and no process-wide change an
+optimizer makes (a patched class, a logger level) reaches the next run.
 A child drops its copy of the folder's lock and is killed with its parent, so a killed
 ``nasbench run`` leaves neither a computing orphan nor a held lock.  Where ``fork`` is not
-available the runs execute in this process.
+available the runs execute in this process (a hung call is then interrupted where Python can
+interrupt it, see :mod:`.watchdog`, else it keeps the command).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import multiprocessing
 import os
 import signal
 import sys
-import traceback
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,8 @@ from typing import Any
 from .config import BenchmarkConfig, BudgetConfig, Experiment
 from .plan import RunSpec
 from .results import drop_inherited_locks
-from .task import execute_run, failed_outcome
+from .task import execute_alone, execute_run, failed_outcome
+from .watchdog import CallTimeout, hard_limit, message
 
 _PR_SET_PDEATHSIG = 1
 
@@ -40,20 +43,34 @@ def run_locally(experiment: Experiment, todo: list[RunSpec], output: Path,
 
 
 def _in_child(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dict[str, Any]:
-    """``execute_run`` in a forked child; its outcome comes back through a pipe."""
+    """``execute_run`` in a forked child; its outcome comes back through a pipe.  The child
+    stamps the start of each optimizer call in shared memory: a call it could not interrupt
+    (see :mod:`.watchdog`) is ended here, by killing the child."""
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child_main, args=(sender, bench, budget, run, os.getpid()),
+    clock = ctx.RawValue("d", 0.0)
+    child = ctx.Process(target=_child_main, args=(sender, bench, budget, run, os.getpid(),
+                                                  clock),
                         daemon=True, name=f"nasbench {run.label} seed {run.seed}")
     child.start()
     sender.close()
+    stuck = None
     try:
-        outcome = receiver.recv()
+        stuck = _wait(receiver, clock, budget.ask_timeout)
+        if stuck:
+            child.kill()
+            outcome = None
+        else:
+            outcome = receiver.recv()
     except EOFError:  # the child ended without sending anything
         outcome = None
     finally:
         receiver.close()
         child.join()
+    if stuck:
+        return failed_outcome(f"{CallTimeout.__module__}.CallTimeout: "
+                              f"{message(run.label, 'an ask or tell', budget.ask_timeout)}, "
+                              f"nor end when interrupted; its process was killed")
     if outcome is None:
         return failed_outcome(f"the run's process ended without a result (exit code "
                               f"{child.exitcode}): the optimizer called os._exit, or the "
@@ -61,15 +78,22 @@ def _in_child(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dic
     return outcome
 
 
+def _wait(receiver, clock, limit: float) -> bool:
+    """Wait for the child's outcome (or its end); True if instead one optimizer call has run
+    past :func:`~.watchdog.hard_limit`."""
+    poll = min(limit / 4, 1.0)
+    while not receiver.poll(poll):
+        since = clock.value
+        if since and time.monotonic() - since > hard_limit(limit):
+            return True
+    return False
+
+
 def _child_main(sender, bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec,
-                parent: int) -> None:
+                parent: int, clock) -> None:
     drop_inherited_locks()
     _die_with(parent)
-    try:
-        outcome = execute_run(bench, budget, run)
-    except BaseException:  # noqa: BLE001 - sys.exit or KeyboardInterrupt from the optimizer
-        outcome = failed_outcome(traceback.format_exc())
-    sender.send(outcome)
+    sender.send(execute_alone(bench, budget, run, clock))
     sender.close()
 
 

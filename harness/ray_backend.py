@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from .config import BenchmarkConfig, BudgetConfig, Experiment
 from .node_check import fingerprint, mismatch, node_address, node_facts
 from .plan import RunSpec
 from .results import RunKey
-from .task import execute_run, failed_outcome
+from .task import execute_alone, failed_outcome
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ def execute_and_write(bench, budget, run: RunSpec, output: str) -> dict[str, Any
     the workers share the output folder, and the run's bytes need not travel to the driver."""
     from .results import write_run
 
-    outcome = execute_run(bench, budget, run)
+    outcome = execute_alone(bench, budget, run, on_stuck=_exit_worker)
     if outcome["status"] == "ok":
         write_run(Path(output), run.key, outcome.pop("data"), outcome.pop("overhead"))
     return outcome
@@ -50,7 +52,14 @@ def execute_on_node(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec,
     if fingerprint() != driver:
         return {"status": "mismatch", "facts": {"node": here, "fingerprint": fingerprint(),
                                                 "table": None}}
-    return {**execute_run(bench, budget, run), "node": here}
+    return {**execute_alone(bench, budget, run, on_stuck=_exit_worker), "node": here}
+
+
+def _exit_worker(why: str) -> None:
+    """End a Ray worker stuck in an optimizer's call it could not interrupt (see
+    :mod:`.watchdog`): the run counts as lost (retried up to ``execution.max_retries``)."""
+    print(f"nasbench: {why}; ending this Ray worker", file=sys.stderr, flush=True)
+    os._exit(1)
 
 
 def run_on_ray(experiment: Experiment, todo: list[RunSpec], output: Path,

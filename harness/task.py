@@ -14,6 +14,7 @@ import gc
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from .config import BenchmarkConfig, BudgetConfig
 from .events import Events
 from .plan import RunSpec
 from .results import encode_run
+from .watchdog import CallTimeout, Clock, call_limit
 
 _OBJECTIVES: dict[str, Any] = {}   # per-process cache: benchmark settings -> Objective
 
@@ -43,9 +45,13 @@ def objective_for(bench: BenchmarkConfig):
     return objective
 
 
-def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dict[str, Any]:
-    """One run; never raises for the optimizer's errors, ``sys.exit`` included (they make a
-    failed run).  See :mod:`.local_backend` for what a process of its own adds."""
+def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec,
+                clock: Clock | None = None,
+                on_stuck: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """One run; never raises for the optimizer's errors, ``sys.exit`` and a call past
+    ``budget.ask_timeout`` included (they make a failed run).  See :mod:`.local_backend` for
+    what a process of its own adds, :func:`.watchdog.call_limit` for ``clock`` and
+    ``on_stuck``."""
     from .simulator import simulate
 
     started = time.perf_counter()
@@ -58,14 +64,15 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
         optimizer = make_optimizer(run, objective.config_space(seed=run.seed),
                                    objective.budgets, np.random.default_rng(opt_seq))
         try:
-            events = simulate(objective, optimizer, budget.time, budget.workers,
-                              np.random.default_rng(bench_seq),
-                              charge_optimizer_time=budget.charge_optimizer_time,
-                              max_evaluations=budget.max_evaluations,
-                              record_invalid=bench.invalid == "penalty")
+            with call_limit(optimizer, budget.ask_timeout, run.label, clock, on_stuck) as guarded:
+                events = simulate(objective, guarded, budget.time, budget.workers,
+                                  np.random.default_rng(bench_seq),
+                                  charge_optimizer_time=budget.charge_optimizer_time,
+                                  max_evaluations=budget.max_evaluations,
+                                  record_invalid=bench.invalid == "penalty")
         finally:
             optimizer.close()  # an error here fails this run too
-    except (Exception, SystemExit):  # noqa: BLE001 - recorded as a failed run
+    except (Exception, SystemExit, CallTimeout):  # noqa: BLE001 - recorded as a failed run
         return failed_outcome(traceback.format_exc(), time.perf_counter() - started)
     finally:
         gc.unfreeze()
@@ -74,6 +81,19 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> d
                       surrogate=objective.nasbench.is_surrogate, table=objective.nasbench.label)
     return {"status": "ok", "data": encode_run(events.arrays(), facts),
             "overhead": events.overhead_array(), "wall": time.perf_counter() - started}
+
+
+def execute_alone(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec,
+                  clock: Clock | None = None,
+                  on_stuck: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """:func:`execute_run` in a process that exists to run runs (a forked child, a Ray
+    worker), where a ``KeyboardInterrupt`` or any other ``BaseException`` the optimizer raises
+    fails its run too, with the optimizer's traceback (in the command's own process it stops
+    the command: it is the user's Ctrl-C)."""
+    try:
+        return execute_run(bench, budget, run, clock, on_stuck)
+    except BaseException:  # noqa: BLE001 - KeyboardInterrupt (or another) from the optimizer
+        return failed_outcome(traceback.format_exc())
 
 
 #: Log levels of the optimizers' libraries in a run: their INFO lines (one per Optuna trial,
