@@ -5,6 +5,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -44,6 +45,25 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         _raise_named(exc, path)
+
+
+#: The name of an atomic write's temporary file: ``.NAME.XXXXXXXX.tmp`` (see
+#: :func:`atomic_writer`; eight characters of ``tempfile.mkstemp``).
+TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that interrupted atomic writes left in ``folder`` (only files
+    named as :func:`atomic_writer` names them); returns them.  For a folder no one is writing
+    into (its writer's lock held)."""
+    removed = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(folder):
+            if TEMPORARY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

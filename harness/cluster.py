@@ -133,40 +133,72 @@ def _is_loopback(address: str) -> bool:
     return host == "localhost" or host.startswith("127.")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a Ray run: handled as Ctrl-C (Ray shut down, the runs done kept); the
+    command ends in one line."""
+
+
+#: the signals held back while Ray starts or stops, and what each raises afterwards
+_DEFERRED = {signal.SIGINT: KeyboardInterrupt, signal.SIGTERM: Terminated}
+
+
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C back until the block ends, then raise it: Ray interrupted half-way through
-    start-up or shutdown leaves processes behind (or crashes the interpreter at exit)."""
+    """Hold Ctrl-C (and SIGTERM) back until the block ends, then raise it: Ray interrupted
+    half-way through start-up or shutdown leaves processes behind (or crashes the interpreter
+    at exit).  Their handlers are put back as they were before the block, so the handlers
+    Ray installs while it starts (its own for SIGTERM: ``sys.exit``; its C++ core's: a stack
+    dump) are replaced."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
+                for sig in _DEFERRED}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if caught:
-        raise KeyboardInterrupt
+        raise _DEFERRED[caught[0]]
 
 
 @contextlib.contextmanager
 def ray_session(address: str | None, cpus: int | None) -> Iterator[None]:
     """Ray started (:func:`start_ray`) for the block and shut down after it, whatever ends it
     (a local Ray's session folder removed); Ctrl-C during start-up or shutdown waits for them,
-    so no Ray process outlives the command."""
+    so no Ray process outlives the command.  In the block SIGTERM raises :class:`Terminated`,
+    so that it ends as Ctrl-C does; the handler before the block is restored after it."""
     session = None
-    try:
-        with interrupts_deferred():
-            session = start_ray(address, cpus)
-        yield
-    finally:
-        import ray
+    main = threading.current_thread() is threading.main_thread()
+    received: list[int] = []
 
-        with interrupts_deferred():
-            ray.shutdown()
-        if session is not None:
-            shutil.rmtree(session, ignore_errors=True)
+    def terminate(signum, frame):
+        received.append(signum)
+        raise Terminated
+
+    before = signal.signal(signal.SIGTERM, terminate) if main else None
+    try:
+        try:
+            with interrupts_deferred():
+                session = start_ray(address, cpus)
+            yield
+        finally:
+            import ray
+
+            try:
+                with interrupts_deferred():
+                    ray.shutdown()
+            finally:   # (an interrupt held back during the shutdown is raised after these)
+                if session is not None:
+                    shutil.rmtree(session, ignore_errors=True)
+                if main:
+                    signal.signal(signal.SIGTERM, before)
+    except KeyboardInterrupt:
+        if received:   # Ray's wait turns what the handler raised into a KeyboardInterrupt
+            raise Terminated from None
+        raise
 
 
 def default_cpus() -> int:

@@ -352,12 +352,13 @@ def over_time(folder: Source, grid: np.ndarray) -> dict[str, pd.DataFrame]:
 
 
 def report_times(times: list[float] | None, loaded: Loaded) -> tuple[list[float], list[str]]:
-    """The report times that lie within the runs' time budget (default: the end); one line for
-    each left out."""
+    """The report times that lie within the runs' time budget (default: the end), each once, in
+    the order given; one line for each left out."""
     budget = max(float(f.get("time_budget", 0.0)) for f in loaded.facts)
     end = max(budget, float(loaded.trajectories["time"].max()))
     if not times:
         return [end], []
+    times = list(dict.fromkeys(float(t) for t in times))   # a time given twice counts once
     kept = [t for t in times if t <= end]
     notes = [f"report time {t:.4g} s is beyond every run's time budget ({end:.4g} s): left out"
              for t in times if t > end]

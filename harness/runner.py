@@ -21,13 +21,13 @@ from typing import Any
 
 import yaml
 
-from benchmark.fileutil import atomic_write_text
+from benchmark.fileutil import atomic_write_text, remove_temporaries
 
 from .backends import backend_for
 from .config import Experiment, ExperimentError
 from .plan import RunSpec, cost_hint, plan, to_do
-from .preflight import check_data
-from .results import output_lock, run_files, write_run
+from .preflight import check_budgets, check_data
+from .results import RUNS, output_lock, run_files, write_run
 from .task import objective_for
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,7 @@ def run_experiment(experiment: Experiment, source: Path, output: Path | None = N
     summaries)."""
     output = Path(output or experiment.output)
     check_data(experiment)   # fail fast, before any worker starts and the folder is marked
+    check_budgets(experiment, source)
     with output_lock(output):
         return _run_locked(experiment, source, output, force, progress)
 
@@ -128,6 +129,10 @@ def _run_locked(experiment: Experiment, source: Path, output: Path, force: bool,
     from tqdm import tqdm
 
     prepare_output(experiment, source, output, force)
+    stray = [p for folder in (output, *(output / RUNS).glob("*"))
+             for p in remove_temporaries(folder)]
+    if stray:
+        log.info("removed %d temporary file(s) of interrupted writes in %s", len(stray), output)
     todo = to_do(experiment, output)
     todo.sort(key=cost_hint, reverse=True)  # longest first: a shorter tail on few CPUs
     total = len(plan(experiment))

@@ -146,6 +146,12 @@ class Optimizer(abc.ABC):
         return {k: p.check(cls.name, k, hyperparameters.get(k, p.default))
                 for k, p in cls.params.items()}
 
+    @classmethod
+    def budget_problem(cls, hp: dict[str, Any], budgets: list[int]) -> tuple[str, str] | None:
+        """Why hyperparameters ``hp`` (resolved) can never work with these budgets, as
+        (hyperparameter, reason); None when they can.  Checked before a run starts."""
+        return None
+
     @property
     def max_budget(self) -> int:
         return self.budgets[-1]

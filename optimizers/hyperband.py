@@ -52,14 +52,21 @@ class Hyperband(Optimizer):
 
     def __init__(self, space, budgets, rng=None, **hyperparameters):
         super().__init__(space, budgets, rng, **hyperparameters)
-        usable = [b for b in self.budgets if b >= self.hp["min_budget"]]
-        if not usable:
-            raise ValueError(f"{self.name}: min_budget {self.hp['min_budget']} exceeds every "
-                             f"budget {self.budgets}")
-        self.plan = bracket_plan(usable, self.hp["eta"])
+        problem = self.budget_problem(self.hp, self.budgets)
+        if problem:
+            raise ValueError(f"{self.name}: {problem[1]}")
+        self.plan = bracket_plan([b for b in self.budgets if b >= self.hp["min_budget"]],
+                                 self.hp["eta"])
         self.sampler = SpaceSampler(space)
         self._bracket = -1
         self._start_bracket()
+
+    @classmethod
+    def budget_problem(cls, hp, budgets):
+        if not any(b >= hp["min_budget"] for b in budgets):
+            return "min_budget", (f"min_budget {hp['min_budget']} exceeds every budget of the "
+                                  f"benchmark ({', '.join(map(str, budgets))})")
+        return None
 
     # -- config source (overridden by BOHB) --
     def sample_config(self, budget: int) -> tuple[dict, dict]:

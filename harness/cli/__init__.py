@@ -16,7 +16,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .app import main as run
 
         return run(argv)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from harness.cluster import Terminated
+
+        if isinstance(exc, Terminated):   # SIGTERM to a Ray run
+            print("nasbench: terminated", file=sys.stderr)
+            return 128 + signal.SIGTERM
         print("nasbench: interrupted", file=sys.stderr)
         return 130
 
