@@ -96,11 +96,12 @@ def test_the_layers_of_running_an_experiment(graph):
     assert uses("events") == set()
     assert uses("results") <= {"config", "events"}
     assert uses("plan") <= {"config", "results"}
-    assert uses("task") <= {"config", "plan", "results", "simulator", "events"}
+    assert uses("watchdog") == set()
+    assert uses("task") <= {"config", "plan", "results", "simulator", "events", "watchdog"}
     for backend in ("local_backend", "ray_backend", "live"):
         assert "runner" not in uses(backend) and "backends" not in uses(backend)
         assert uses(backend) <= {"config", "plan", "task", "cluster", "results", "events",
-                                 "simulator", "trainer_actor", "node_check"}
+                                 "simulator", "trainer_actor", "node_check", "watchdog"}
     assert uses("node_check") <= {"config", "task"}
     assert uses("report") <= {"results", "figures", "page", "stats", "sensitivity", "speedup"}
     assert uses("sensitivity") <= {"config", "figures", "page"}   # the grids' figure
