@@ -35,6 +35,7 @@ from .config import Experiment
 from .results import encode_run
 from .plan import RunSpec
 from .task import make_optimizer, run_facts
+from .watchdog import CallTimeout, call_limit
 from .events import Events
 from .simulator import MAX_FREE_EVALUATIONS, SimulationError, check_trial_ids
 
@@ -109,9 +110,10 @@ def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict
     try:
         optimizer = make_optimizer(run, encoding.config_space(seed=run.seed), epochs,
                                    np.random.default_rng(opt_seq))
-        events = _drive(optimizer, encoding, actors, budget, train_seq,
-                        record_invalid=bench.invalid == "penalty")
-    except Exception:  # noqa: BLE001 - recorded as a failed run
+        with call_limit(optimizer, budget.ask_timeout, run.label) as guarded:
+            events = _drive(guarded, encoding, actors, budget, train_seq,
+                            record_invalid=bench.invalid == "penalty")
+    except (Exception, CallTimeout):  # noqa: BLE001 - recorded as a failed run
         return {"status": "failed", "traceback": traceback.format_exc(),
                 "wall": time.perf_counter() - started}
     finally:

@@ -17,9 +17,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run(argv)
     except KeyboardInterrupt as exc:
-        from harness.cluster import Terminated
-
-        if isinstance(exc, Terminated):   # SIGTERM to a Ray run
+        cluster = sys.modules.get("harness.cluster")   # (not imported: no Ray run to end)
+        if cluster is not None and isinstance(exc, cluster.Terminated):   # SIGTERM, Ray run
             print("nasbench: terminated", file=sys.stderr)
             return 128 + signal.SIGTERM
         print("nasbench: interrupted", file=sys.stderr)
