@@ -54,7 +54,7 @@ def _in_child(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dic
                         daemon=True, name=f"nasbench {run.label} seed {run.seed}")
     child.start()
     sender.close()
-    stuck = None
+    stuck = False
     try:
         stuck = _wait(receiver, clock, budget.ask_timeout)
         if stuck:

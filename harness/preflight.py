@@ -1,6 +1,7 @@
 """Checks of an experiment against the disk, after its file validated: the data it names
-exists and opens, and each optimizer's hyperparameters can work with its budgets.  (The schema's validators touch nothing: an experiment can be validated on
-any machine; these run on the one that runs it.)"""
+exists and opens, and each optimizer's hyperparameters can work with its budgets.  (The
+schema's validators touch nothing: an experiment can be validated on any machine; these run on
+the one that runs it.)"""
 from __future__ import annotations
 
 from pathlib import Path

@@ -208,8 +208,8 @@ def test_report_times_given_twice_count_once(tmp_path, capsys):
 
 @pytest.mark.parametrize("optimizer, line, words", [
     ("  - name: hyperband\n    params:\n      min_budget: 200\n", 7,
-     "optimizers.0.params.min_budget: hyperband: min_budget 200 exceeds every budget of the "
-     "benchmark (4, 12, 36, 108)"),
+     ("optimizers.0.params.min_budget: hyperband: min_budget 200 exceeds every budget of the "
+      "benchmark (4, 12, 36, 108)")),
     ("  - name: bohb\n    grid:\n      min_budget: [4, 12, 500]\n", 7,
      "optimizers.0.grid.min_budget: bohb: min_budget 500 exceeds every budget"),
 ])
