@@ -1,6 +1,8 @@
-"""No hang, and faults of plug-ins named as theirs (#27, items 4-6): an optimizer call past
-``budget.ask_timeout`` fails its own run, SIGTERM ends a Ray run as Ctrl-C does, and a
-``KeyboardInterrupt`` inside a plug-in on Ray is the plug-in's."""
+"""No hang, and faults of plug-ins named as theirs (#27, items 4-7): an optimizer call past
+``budget.ask_timeout`` fails its own run, SIGTERM ends a Ray run as Ctrl-C does, a
+``KeyboardInterrupt`` inside a plug-in on Ray is the plug-in's, a hyperparameter that can never
+work is refused before the run, a resume removes the temporaries of interrupted writes, and a
+report time given twice counts once."""
 from __future__ import annotations
 
 import os
