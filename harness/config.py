@@ -49,10 +49,13 @@ class _Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_numbers(cls, v, info):
-        """``true`` is not a number (pydantic would read it as 1 for a float field)."""
-        if "float" in str(cls.model_fields[info.field_name].annotation) and any(
+        """``true`` is not a number (pydantic would read it as 1 for a float field, and as the
+        choice 1 of a ``Literal`` with numbers, e.g. ``benchmark.repeat``)."""
+        annotation = str(cls.model_fields[info.field_name].annotation)
+        if "bool" not in annotation and any(
                 isinstance(x, bool) for x in (v if isinstance(v, list) else [v])):
-            raise ValueError(f"must be a number, got {v}")
+            raise ValueError(f"must be a number, got {v}" if "float" in annotation
+                             else f"must not be true or false, got {v}")
         return v
 
 

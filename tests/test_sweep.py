@@ -1,0 +1,57 @@
+"""The robustness sweep (#27, perf/sweep_inputs.py): its classifier, and the whole sweep as a long
+check (NASBENCH_LONG=1): every case a one-line error or a correct result."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from perf.sweep_inputs import GOOD, Case, classify, message_lines, summary, sweep
+
+from .conftest import long_check, needs_shared
+
+
+def _case(expect: str = "fail", culprit: str | None = "budget.time", **kw) -> Case:
+    return Case("experiment", "a case", lambda folder: [], expect, culprit, **kw)
+
+
+@pytest.mark.parametrize("expect, code, err, timed_out, kind", [
+    ("fail", 2, "nasbench: error: exp.yaml:3: budget.time: must be > 0\n", False, "one-line"),
+    ("fail", 2, "INFO x: starting\r 10%\nnasbench: error: exp.yaml:3: budget.time: bad\n", False,
+     "one-line"),
+    ("fail", 2, "nasbench: error: something is wrong\n", False, "vague"),
+    ("fail", 2, "nasbench: error: budget.time\n  more\n", False, "vague"),
+    ("fail", 0, "", False, "silently accepted"),
+    ("fail", 3, "nasbench: internal error (a bug): budget.time; traceback in x\n", False,
+     "traceback"),
+    ("fail", 1, "Traceback (most recent call last):\n  budget.time\n", False, "traceback"),
+    ("fail", -9, "budget.time", False, "traceback"),
+    ("fail", -9, "", True, "hang"),
+    ("ok", 2, "nasbench: error: budget.time\n", False, "vague"),
+    ("ok", 0, "", False, "correct"),
+    ("either", 0, "", False, "correct"),
+    ("either", 2, "nasbench: error: budget.time is bad\n", False, "one-line"),
+])
+def test_outcomes_are_classified(tmp_path, expect, code, err, timed_out, kind):
+    assert classify(_case(expect), tmp_path, code, "", err, timed_out)[0] == kind
+
+
+def test_a_failed_check_is_its_kind_of_bad(tmp_path):
+    lost = _case("ok", check=lambda folder, out, err: "2 of 6 run files differ")
+    assert classify(lost, tmp_path, 0, "", "", False) == ("lost", "2 of 6 run files differ")
+    lost.wrong = "silently accepted"
+    assert classify(lost, tmp_path, 0, "", "", False)[0] == "silently accepted"
+    assert message_lines("INFO a\nWARNING b\n 5%|#\r\nnasbench: error: c\n") == [
+        "nasbench: error: c"]
+
+
+@needs_shared
+@long_check
+def test_the_sweep_ends_every_case_well(tmp_path):
+    """Every case of the sweep (hundreds, ~10 minutes on two cores) ends in one line or a
+    correct result: no traceback, no hang, nothing silently accepted, nothing lost."""
+    cache = Path(os.environ["NASBENCH_CACHE_DIR"])
+    outcomes = sweep(tmp_path, cache, jobs=2, progress=False)
+    assert len(outcomes) >= 300
+    assert all(o.kind in GOOD for o in outcomes), summary(outcomes)
