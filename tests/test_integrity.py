@@ -105,6 +105,25 @@ def test_an_altered_surrogate_cache_is_rebuilt_not_used(cells, tmp_path, caplog)
     np.testing.assert_array_equal(np.load(path / "final_validation_accuracy.npy"), before)
 
 
+@pytest.mark.parametrize("damage", ["not JSON", "missing", "a folder"])
+def test_a_surrogate_cache_with_a_damaged_manifest_is_rebuilt(cells, tmp_path, caplog, damage):
+    """Found by the sweep: the store writer refused to replace the cache's own folder."""
+    from benchmark.surrogate import surrogate_store
+
+    path = surrogate_store(0, root=tmp_path)
+    before = np.load(path / "final_test_accuracy.npy")
+    manifest = path / "manifest.json"
+    manifest.unlink()
+    if damage == "not JSON":
+        manifest.write_text("{")
+    elif damage == "a folder":
+        manifest.mkdir()
+    with caplog.at_level(logging.WARNING, logger="benchmark.surrogate.table"):
+        assert surrogate_store(0, root=tmp_path) == path
+    assert "rebuilding the surrogate table" in caplog.text and "manifest" in caplog.text
+    np.testing.assert_array_equal(np.load(path / "final_test_accuracy.npy"), before)
+
+
 def test_an_altered_enumeration_cache_is_rebuilt_not_used(cells, tmp_path, monkeypatch, caplog):
     import benchmark.space.enumeration as enumeration
 
