@@ -299,3 +299,39 @@ def test_a_report_of_a_folder_being_written_says_so(tmp_path, capsys):
     assert "is still writing this folder: 1 of 1 runs are complete" in page
     report(out, show=False)
     assert "is still writing" not in (out / "report" / "index.html").read_text()
+
+
+@pytest.mark.parametrize("damage, words", [
+    ("marker not JSON", "experiment.json: damaged (Expecting"),
+    ("marker a list", "experiment.json: damaged (no identity in it)"),
+    ("marker a folder", "experiment.json: is a folder"),
+    ("experiment.yaml a folder", "experiment.yaml: is a folder"),
+    ("runs a file", "runs: is a file"),
+    ("run folder a file", "random_search: is a file"),
+])
+def test_a_damaged_results_folder_is_named_without_force(tmp_path, capsys, damage, words):
+    """Found by the sweep: a damaged marker suggested --force; a run folder that is a file
+    failed half-way with a bare errno."""
+    exp, out, path = _one_run(tmp_path, "run", 2.0e4)
+    mine = path.read_bytes()
+    capsys.readouterr()
+    marker = out / "experiment.json"
+    if damage.startswith("marker"):
+        marker.unlink()
+        marker.mkdir() if damage == "marker a folder" else marker.write_text(
+            "{" if damage == "marker not JSON" else "[]")
+    elif damage == "experiment.yaml a folder":
+        (out / "experiment.yaml").unlink()
+        (out / "experiment.yaml").mkdir()
+    else:
+        folder = out / "runs" if damage == "runs a file" else path.parent
+        shutil.rmtree(folder)
+        folder.write_text("mine")
+    assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 2
+    err = [line for line in capsys.readouterr().err.split("\n") if line and "\r" not in line
+           and not line.startswith("INFO")]
+    assert len(err) == 1 and words in err[0] and "--force" not in err[0], err
+    if damage.startswith("marker") and damage != "marker a folder":   # as the message says
+        marker.unlink()
+        assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0
+        assert path.read_bytes() == mine
