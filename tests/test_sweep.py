@@ -55,3 +55,36 @@ def test_the_sweep_ends_every_case_well(tmp_path):
     outcomes = sweep(tmp_path, cache, jobs=2, progress=False)
     assert len(outcomes) >= 300
     assert all(o.kind in GOOD for o in outcomes), summary(outcomes)
+
+
+# ---- what the sweep found, each one line now ------------------------------------------------------
+
+@pytest.mark.parametrize("argv, words", [
+    (["analyze", "surrogate", "--seed", "-1"], "--seed -1: a seed is a non-negative integer"),
+    (["data", "download", "--url", "::::", "--sha256", "0" * 64], "--url '::::': unknown url"),
+    (["data", "cifar10", "--url", "::::", "--sha256", "0" * 64], "--url '::::': unknown url"),
+    (["data", "download", "--url", "http://127.0.0.1:9/x", "--sha256", "nothex"],
+     "--sha256 'nothex': a SHA256 is 64 hexadecimal digits"),
+    (["data", "download", "--sha256", "0" * 64], "--sha256 only goes with --url"),
+])
+def test_flags_the_sweep_found_are_one_line(tmp_path, capsys, argv, words):
+    from harness.cli import main
+
+    if argv[0] == "data":
+        argv = [*argv, "--dir", str(tmp_path)]
+    assert main(argv) == 2
+    lines = message_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and words in lines[0], lines
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_true_is_not_a_repeat_number(tmp_path, value):
+    from harness.config import ExperimentError, load_experiment
+
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(f"budget: {{time: 1.0e+4}}\nbenchmark: {{repeat: {value}}}\n"
+                   "optimizers: [{name: random_search}]\n")
+    with pytest.raises(ExperimentError, match=f"exp.yaml:2: benchmark.repeat: must not be true "
+                                              f"or false, got {value.title()}"):
+        load_experiment(exp)
