@@ -97,7 +97,8 @@ def cli(argv: list[str], cwd: Path, env: dict, timeout: float) -> tuple[int, str
     """The CLI in its own session (a hang is killed with all its children)."""
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", *argv], cwd=cwd, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=default_signals)
     try:
         out, err = proc.communicate(timeout=timeout)
         return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), False
@@ -105,6 +106,12 @@ def cli(argv: list[str], cwd: Path, env: dict, timeout: float) -> tuple[int, str
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), True
+
+
+def default_signals() -> None:
+    """In the child before exec: SIGINT as a terminal gives it (a sweep started in the
+    background of a shell inherits SIGINT ignored, and Python keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def message_lines(err: str) -> list[str]:
@@ -594,7 +601,7 @@ def flag_cases(warm: Warm) -> list[Case]:
         c("data without a command", ["data"], "COMMAND"),
         c("data convert of a missing file", ["data", "convert", "{F}/none.tfrecord"],
           "none.tfrecord"),
-        c("data convert of a folder", ["data", "convert", "{F}"], None),
+        c("data convert of a folder", ["data", "convert", "{F}"], "not a file"),
         c("data convert --out ''", ["data", "convert", str(NB101 / "fixture_only108.tfrecord"),
                                     "--out", ""], "--out"),
         c("data convert --out the shared folder", ["data", "convert", str(
@@ -677,8 +684,8 @@ def flag_cases(warm: Warm) -> list[Case]:
         c("train --device bogus", ["train", "--matrix", square, "--ops", "input,output",
                                    "--device", "bogus"], "bogus"),
         c("build-table without --out", ["build-table", "--sample", "2"], "--out"),
-        c("build-table --sample 0", ["build-table", "--sample", "0", "--out", "{F}/t"],
-          "sample"),
+        c("build-table --sample 0", ["build-table", "--sample", "0", "--out", "{F}/t",
+                                     "--data", "{F}"], "sample"),
         c("build-table --sample x", ["build-table", "--sample", "x", "--out", "{F}/t"],
           "--sample"),
         c("build-table --repeats 0", ["build-table", "--sample", "2", "--repeats", "0",
@@ -1169,11 +1176,12 @@ def signal_cases(warm: Warm) -> list[Case]:
             argv = [sys.executable, "-m", "harness.cli", "run", str(exp), "--output",
                     str(folder / "out"), "--no-report"]
             proc = subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True)
+                                    stderr=subprocess.PIPE, start_new_session=True,
+                                    preexec_fn=default_signals)
             time.sleep(delay)
             proc.send_signal(sig)
             try:
-                out, err = proc.communicate(timeout=60)
+                out, err = proc.communicate(timeout=120)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 out, err = proc.communicate()
