@@ -65,8 +65,8 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
 def _check_layout(experiment: Experiment, output: Path) -> None:
     """Folders of the layout that are files, and files that are folders, named before anything
     is written (a run would fail on them half-way)."""
-    folders = [output, output / RUNS, *(output / RUNS / o.key for o in experiment.optimizer_list())]
-    for path in folders:
+    runs = output / RUNS
+    for path in (output, runs, *(runs / o.key for o in experiment.optimizer_list())):
         if path.exists() and not path.is_dir():
             raise ExperimentError(f"{path}: is a file, where the results folder needs a folder; "
                                   "move it away or use another --output")

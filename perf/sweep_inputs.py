@@ -157,7 +157,8 @@ def run_case(case: Case, folder: Path, cache: Path) -> Outcome:
                                             case.timeout)
         kind, why = classify(case, folder, code, out, err, timed_out)
     except Exception as exc:  # noqa: BLE001 - a fault of the sweep itself is reported, not fatal
-        kind, why, code, out, err = "vague", f"sweep error: {type(exc).__name__}: {exc}", None, "", ""
+        kind, why = "vague", f"sweep error: {type(exc).__name__}: {exc}"
+        code, out, err = None, "", ""
     finally:
         if case.after is not None:
             case.after(folder)
@@ -347,7 +348,8 @@ def semantic_cases() -> list[Case]:
                                                               6), ("benchmark", "encoding"), "B"),
           "max_vertices"),
         e("grid empty", opt({"name": "regularized_evolution", "grid": {}}), "grid"),
-        e("grid empty list", opt({"name": "regularized_evolution", "grid": {"population_size": []}}),
+        e("grid empty list", opt({"name": "regularized_evolution",
+                                  "grid": {"population_size": []}}),
           "population_size"),
         e("grid unknown parameter", opt({"name": "regularized_evolution",
                                          "grid": {"nope": [1, 2]}}), "nope"),
@@ -742,7 +744,8 @@ def tfrecord_cases() -> list[Case]:
     for name, fn in damages.items():
         make = damaged(name, fn)
         ok = name == "every record twice"
-        every = name in ("empty", "random bytes", "payload flipped", f"truncated to {size // 2} bytes")
+        every = name in ("empty", "random bytes", "payload flipped",
+                         f"truncated to {size // 2} bytes")
         for cmd in ("convert", "info", "query", "run") if every else ("convert", "query"):
             def prepare(folder: Path, make=make, cmd=cmd) -> list[str]:
                 path = make(folder)

@@ -57,7 +57,7 @@ def test_the_sweep_ends_every_case_well(tmp_path):
     assert all(o.kind in GOOD for o in outcomes), summary(outcomes)
 
 
-# ---- what the sweep found, each one line now ------------------------------------------------------
+# ---- what the sweep found, each one line now ----------------------------------------------------
 
 @pytest.mark.parametrize("argv, words", [
     (["analyze", "surrogate", "--seed", "-1"], "--seed -1: a seed is a non-negative integer"),

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.records import RUN_FIELDS
-from ..data.store import MANIFEST, open_store, write_store
+from ..data.store import open_store, write_store
 from ..errors import StoreError
 from ..fileutil import file_sha256
 from ..space.constants import BUDGETS, NUM_REPEATS
