@@ -27,7 +27,7 @@ from .backends import backend_for
 from .config import Experiment, ExperimentError
 from .plan import RunSpec, cost_hint, plan, to_do
 from .preflight import check_data
-from .results import RUNS, output_lock, run_files, write_run
+from .results import RUNS, output_lock, read_experiment, run_files, write_run
 from .task import objective_for
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,7 @@ def _read_marker(marker: Path, force: bool) -> str | None:
 
 def _recorded_seeds(output: Path) -> list[int] | None:
     """The seed list in the folder's ``experiment.yaml`` (None if it cannot be read)."""
-    try:
-        seeds = yaml.safe_load((output / "experiment.yaml").read_text())["seeds"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return None
+    seeds = (read_experiment(output) or {}).get("seeds")
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         return list(range(seeds))
     if isinstance(seeds, list) and all(isinstance(s, int) for s in seeds):

@@ -335,3 +335,15 @@ def test_a_damaged_results_folder_is_named_without_force(tmp_path, capsys, damag
         marker.unlink()
         assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0
         assert path.read_bytes() == mine
+
+
+def test_an_experiment_yaml_that_is_not_utf8_is_a_warning(tmp_path, capsys, caplog):
+    """Found by the sweep: resume and report died on it (an internal error)."""
+    exp, out, path = _one_run(tmp_path, "run", 2.0e4)
+    (out / "experiment.yaml").write_bytes(b"\xff{")
+    with caplog.at_level(logging.WARNING):
+        assert main(["report", str(out)]) == 0
+    assert "experiment.yaml cannot be read (UnicodeDecodeError)" in caplog.text
+    assert "\ufffd{" in (out / "report" / "index.html").read_text()
+    assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0   # re-written
+    assert (out / "experiment.yaml").read_text().startswith("name: same")
