@@ -507,6 +507,9 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
                                  "categorical)")
         except ValueError as exc:
             raise ExperimentError(f"{where}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - a plug-in's own params or resolve() failed
+            raise ExperimentError(f"{where}: {opt.name}: checking its hyperparameters failed "
+                                  f"({type(exc).__name__}: {exc})") from None
 
 
 def _check_grid(cls, opt: OptimizerConfig, i: int, path: Path, node) -> None:

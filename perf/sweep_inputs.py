@@ -232,6 +232,27 @@ def truncate(path: Path, keep: int) -> None:
     path.write_bytes(data)
 
 
+def same_runs(got: dict[str, bytes], want: dict[str, bytes]) -> bool:
+    """The same run files: the same bytes, or (a byte of a zip's directory changed that no
+    reader looks at) the same arrays in each."""
+    import io
+
+    import numpy as np
+
+    if got.keys() != want.keys():
+        return False
+    for name, data in got.items():
+        if data != want[name]:
+            try:
+                with np.load(io.BytesIO(data)) as a, np.load(io.BytesIO(want[name])) as b:
+                    if sorted(a.files) != sorted(b.files) or not all(
+                            a[k].tobytes() == b[k].tobytes() for k in a.files):
+                        return False
+            except (OSError, ValueError, EOFError):
+                return False
+    return True
+
+
 def run_files(folder: Path) -> dict[str, bytes]:
     runs = folder / "runs"
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(runs.rglob("*.npz"))} \
@@ -904,7 +925,8 @@ def results_cases(warm: Warm) -> list[Case]:
             return ["report", str(out), "--out", str(folder / "rep")]
 
         def check(folder: Path, out: str, err: str) -> str | None:
-            if cmd == "run" and check_same and run_files(folder / "out") != warm.files:
+            if cmd == "run" and check_same and not same_runs(run_files(folder / "out"),
+                                                             warm.files):
                 return "the resumed folder's run files differ from the reference"
             if report_check:
                 return report_check(err)
@@ -1156,6 +1178,8 @@ def plugin_cases() -> list[Case]:
 
     for cls in PLUGIN_FAULTS:
         cases.append(make(cls, "local"))
+        if cls == "NegativeId":     # unique ids, if negative: nothing wrong with them
+            cases[-1].expect, cases[-1].check = "either", no_marker_left
     for cls in ("RaisesInAsk", "ReturnsString", "RepeatsId", "OsExit", "Interrupts"):
         cases.append(make(cls, "ray"))
     cases.append(make("SleepsForever", "local"))   # needs budget.ask_timeout

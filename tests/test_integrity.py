@@ -347,3 +347,14 @@ def test_an_experiment_yaml_that_is_not_utf8_is_a_warning(tmp_path, capsys, capl
     assert "\ufffd{" in (out / "report" / "index.html").read_text()
     assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0   # re-written
     assert (out / "experiment.yaml").read_text().startswith("name: same")
+
+
+@needs_shared
+def test_a_conversion_onto_a_full_disk_is_one_line(tmp_path, capsys, small_disk):
+    """Found by the sweep: numpy reports a short write with no errno (an internal error)."""
+    out = small_disk / "store"
+    assert main(["data", "convert", str(NB101 / "fixture_only108.tfrecord"), "--out",
+                 str(out)]) == 2
+    err = [line for line in capsys.readouterr().err.split("\n") if line and "\r" not in line]
+    assert len(err) == 1 and "No space left on device" in err[0] and str(out) in err[0], err
+    assert list(small_disk.iterdir()) == []
