@@ -528,7 +528,7 @@ def flag_cases(warm: Warm) -> list[Case]:
     cases = [
         c("no command", [], "COMMAND"),
         c("unknown command", ["frobnicate"], "frobnicate"),
-        c("unknown global flag", ["--colour", "run"], "--colour"),
+        c("unknown global flag", ["--colour", "optimizers"], "--colour"),
         c("run without a file", ["run"], "experiment"),
         c("run: unknown flag", with_exp("--fast"), "--fast"),
         c("run --backend bogus", with_exp("--backend", "bogus"), "bogus"),
