@@ -10,7 +10,8 @@ refused input) and *vague* (refused, but the message does not name the culprit, 
 refuses what must work).
 
 Run: ``python -m perf sweep_inputs`` (every case; ``SWEEP_JOBS`` parallel subprocesses, default 2;
-``SWEEP_ONLY=experiment,flags,...`` a subset of the categories).  The cases are built in a
+``SWEEP_ONLY=experiment,flags,...`` a subset of the categories; ``SWEEP_CASES='name|name'``
+the cases of these names).  The cases are built in a
 private temporary folder; the shared NAS-Bench-101 fixtures are copied there before being damaged,
 never changed.  The surrogate cache is ``NASBENCH_CACHE_DIR`` (warmed once); cases that damage a
 cache get a hard-linked copy of it whose damaged file is replaced, not written in place.
@@ -598,9 +599,9 @@ def flag_cases(warm: Warm) -> list[Case]:
                                        "input,output"], "matrix"),
         c("space hash: lower triangle", ["space", "hash", "--matrix", "[[0,0],[1,0]]", "--ops",
                                          "input,output"], "matrix"),
-        c("space hash: 8 vertices", ["space", "hash", "--matrix", json.dumps(
+        c("space hash: 8 vertices (the hash is defined for any graph)", ["space", "hash", "--matrix", json.dumps(
             [[int(j == i + 1) for j in range(8)] for i in range(8)]),
-            "--ops", ",".join(["input"] + ["conv3x3-bn-relu"] * 6 + ["output"])], "8"),
+            "--ops", ",".join(["input"] + ["conv3x3-bn-relu"] * 6 + ["output"])], "8", "either"),
         c("space hash: unknown op", ["space", "hash", "--matrix", "[[0,1,0],[0,0,1],[0,0,0]]",
                                      "--ops", "input,conv9x9,output"], "conv9x9"),
         c("space hash: ops count", ["space", "hash", "--matrix", square, "--ops",
@@ -647,7 +648,7 @@ def flag_cases(warm: Warm) -> list[Case]:
           None, "either"),
         c("data query --matrix without --ops", ["data", "query", "--matrix", square], "--ops"),
         c("data query --matrix invalid cell", ["data", "query", "--matrix", "[[0,0],[0,0]]",
-                                               "--ops", "input,output"], "matrix"),
+                                               "--ops", "input,output"], "graph"),
         c("data query --epochs 5", ["data", "query", "--hash", INCEPTION, "--epochs", "5"],
           "5"),
         c("data query --epochs x", ["data", "query", "--hash", INCEPTION, "--epochs", "x"],
@@ -693,7 +694,7 @@ def flag_cases(warm: Warm) -> list[Case]:
         c("train: bad matrix", ["train", "--matrix", "[[0", "--ops", "input,output",
                                 "--dry-run"], "--matrix"),
         c("train --epochs 5", ["train", "--matrix", square, "--ops", "input,output", "--epochs",
-                               "5", "--dry-run"], "5"),
+                               "5", "--data", "{F}"], "5"),
         c("train --epochs x", ["train", "--matrix", square, "--ops", "input,output", "--epochs",
                                "x"], "--epochs"),
         c("train --train-images 0", ["train", "--matrix", square, "--ops", "input,output",
@@ -1357,10 +1358,12 @@ def all_cases(warm: Warm) -> list[Case]:
 # ---- the sweep -----------------------------------------------------------------------------------
 
 def sweep(root: Path, cache: Path, jobs: int = 2, only: set[str] | None = None,
-          progress: bool = True) -> list[Outcome]:
-    """Build every case under ``root`` and run them, ``jobs`` at a time."""
+          progress: bool = True, names: set[str] | None = None) -> list[Outcome]:
+    """Build every case under ``root`` and run them, ``jobs`` at a time (``only`` these
+    categories, ``names`` these cases, when given)."""
     warm = warm_up(root, cache)
-    cases = [c for c in all_cases(warm) if not only or c.category in only]
+    cases = [c for c in all_cases(warm) if (not only or c.category in only)
+             and (not names or c.name in names)]
     done = Counter()
     lock = threading.Lock()
     started = time.perf_counter()
@@ -1414,12 +1417,13 @@ def summary(outcomes: list[Outcome]) -> str:
 def main() -> None:
     jobs = int(os.environ.get("SWEEP_JOBS", "2"))
     only = set(filter(None, os.environ.get("SWEEP_ONLY", "").split(","))) or None
+    names = set(filter(None, os.environ.get("SWEEP_CASES", "").split("|"))) or None
     cache = Path(os.environ.get("NASBENCH_CACHE_DIR", ROOT / ".cache")).resolve()
     if not NB101.is_dir():
         raise SystemExit(f"the sweep needs the shared NAS-Bench-101 fixtures at {NB101}")
     with tempfile.TemporaryDirectory(prefix="nasbench-sweep-") as tmp:
         t0 = time.perf_counter()
-        outcomes = sweep(Path(tmp), cache, jobs, only)
+        outcomes = sweep(Path(tmp), cache, jobs, only, names=names)
         print(summary(outcomes))
         print(f"\n{len(outcomes)} cases in {time.perf_counter() - t0:.0f} s with {jobs} jobs")
 
