@@ -21,7 +21,13 @@ def cache_dir() -> Path:
     """The project's cache folder: ``$NASBENCH_CACHE_DIR``, else the user cache dir."""
     from platformdirs import user_cache_dir
 
-    return Path(os.environ.get("NASBENCH_CACHE_DIR") or user_cache_dir("nasbench-harness"))
+    from .errors import InputError
+
+    path = Path(os.environ.get("NASBENCH_CACHE_DIR") or user_cache_dir("nasbench-harness"))
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():   # else minutes of work, then no cache
+        raise InputError(f"NASBENCH_CACHE_DIR {path}: {existing} is not a folder")
+    return path
 
 
 @contextlib.contextmanager
