@@ -18,6 +18,7 @@ cache get a hard-linked copy of it whose damaged file is replaced, not written i
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -104,9 +105,19 @@ def cli(argv: list[str], cwd: Path, env: dict, timeout: float) -> tuple[int, str
         out, err = proc.communicate(timeout=timeout)
         return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), False
     except subprocess.TimeoutExpired:
+        return killed(proc)
+
+
+def killed(proc: subprocess.Popen) -> tuple[int, str, str, bool]:
+    """A hung case's process group killed; what it wrote (a grandchild in another group that
+    holds the pipes open cannot hold the sweep)."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), True
+    try:
+        out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        out, err = b"", b"(its output pipes stayed open)"
+    return -9, out.decode(errors="replace"), err.decode(errors="replace"), True
 
 
 def default_signals() -> None:
@@ -1211,9 +1222,7 @@ def signal_cases(warm: Warm) -> list[Case]:
             try:
                 out, err = proc.communicate(timeout=120)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                out, err = proc.communicate()
-                return -1, out.decode(errors="replace"), err.decode(errors="replace"), True
+                return killed(proc)
             code = proc.returncode      # killed by the signal itself: the shell's 128 + N
             first = (128 - code if code < 0 else code, out.decode(errors="replace"),
                      err.decode(errors="replace"))
