@@ -88,3 +88,22 @@ def test_true_is_not_a_repeat_number(tmp_path, value):
     with pytest.raises(ExperimentError, match=f"exp.yaml:2: benchmark.repeat: must not be true "
                                               f"or false, got {value.title()}"):
         load_experiment(exp)
+
+
+def test_a_matrix_nested_too_deeply_is_one_line(capsys):
+    from harness.cli import main
+
+    assert main(["space", "hash", "--matrix", "[" * 20000 + "]" * 20000, "--ops",
+                 "input,output"]) == 2
+    assert message_lines(capsys.readouterr().err) == [
+        "nasbench: error: --matrix is nested too deeply; give a list of rows"]
+
+
+def test_a_cache_folder_that_is_a_file_is_one_line(tmp_path, capsys, monkeypatch):
+    from harness.cli import main
+
+    (tmp_path / "c").write_text("x")
+    monkeypatch.setenv("NASBENCH_CACHE_DIR", str(tmp_path / "c" / "sub"))
+    assert main(["data", "query", "--hash", "28cfc7874f6d200472e1a9dcd8650aa0"]) == 2
+    assert message_lines(capsys.readouterr().err) == [
+        f"nasbench: error: NASBENCH_CACHE_DIR {tmp_path}/c/sub: {tmp_path}/c is not a folder"]
