@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -21,7 +22,13 @@ def cache_dir() -> Path:
     """The project's cache folder: ``$NASBENCH_CACHE_DIR``, else the user cache dir."""
     from platformdirs import user_cache_dir
 
-    return Path(os.environ.get("NASBENCH_CACHE_DIR") or user_cache_dir("nasbench-harness"))
+    from .errors import InputError
+
+    path = Path(os.environ.get("NASBENCH_CACHE_DIR") or user_cache_dir("nasbench-harness"))
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():   # else minutes of work, then no cache
+        raise InputError(f"NASBENCH_CACHE_DIR {path}: {existing} is not a folder")
+    return path
 
 
 @contextlib.contextmanager
@@ -103,7 +110,11 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
 
 def _raise_named(exc: BaseException, path: Path) -> None:
     """Raise ``exc`` again; an ``OSError`` that names no file (a full disk fails a ``write``,
-    not the ``open``) as the same error naming ``path``, the file being written."""
+    not the ``open``) as the same error naming ``path``, the file being written.  numpy's
+    ``tofile`` reports a short write with no errno ("N requested and M written"): a full disk."""
+    if isinstance(exc, OSError) and exc.errno is None and " requested and " in str(exc):
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({exc})",
+                      str(path)).with_traceback(exc.__traceback__) from None
     if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
         raise OSError(exc.errno, exc.strerror, str(path)).with_traceback(
             exc.__traceback__) from None

@@ -11,6 +11,7 @@ import itertools
 import json
 import math
 import reprlib
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -51,10 +52,15 @@ class _Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_numbers(cls, v, info):
-        """``true`` is not a number (pydantic would read it as 1 for a float field)."""
-        if "float" in str(cls.model_fields[info.field_name].annotation) and any(
+        """``true`` is not a number (pydantic would read it as 1 for a float field, and as the
+        choice 1 of a ``Literal`` with numbers, e.g. ``benchmark.repeat``)."""
+        annotation = cls.model_fields[info.field_name].annotation
+        numeric_choices = any(isinstance(c, int) and not isinstance(c, bool)
+                              for c in typing.get_args(annotation))
+        if ("float" in str(annotation) or numeric_choices) and any(
                 isinstance(x, bool) for x in (v if isinstance(v, list) else [v])):
-            raise ValueError(f"must be a number, got {v}")
+            raise ValueError(f"must be a number, got {v}" if not numeric_choices
+                             else f"must not be true or false, got {v}")
         return v
 
 
@@ -509,6 +515,9 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
                                  "categorical)")
         except ValueError as exc:
             raise ExperimentError(f"{where}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - a plug-in's own params or resolve() failed
+            raise ExperimentError(f"{where}: {opt.name}: checking its hyperparameters failed "
+                                  f"({type(exc).__name__}: {exc})") from None
 
 
 def _check_grid(cls, opt: OptimizerConfig, i: int, path: Path, node) -> None:

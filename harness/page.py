@@ -84,8 +84,10 @@ def write_page(path: Path, title: str, badge: tuple[str, str], subtitle_html: st
 def _provenance(folder: Path) -> list[str]:
     parts = ["<h2>Experiment settings</h2>"]
     settings = folder / "experiment.yaml"
-    parts.append(f"<pre>{_e(settings.read_text())}</pre>" if settings.exists() else
-                 "<p>No <code>experiment.yaml</code> in the folder.</p>")
+    try:   # shown as it is, whatever it holds
+        parts.append(f"<pre>{_e(settings.read_bytes().decode(errors='replace'))}</pre>")
+    except OSError:
+        parts.append("<p>No readable <code>experiment.yaml</code> in the folder.</p>")
     try:
         meta = json.loads((folder / "metadata.json").read_text())
     except (OSError, ValueError):

@@ -229,13 +229,22 @@ def _readable_runs(folder: Path, planned: Planned):
         yield path, arrays, facts
 
 
-def _experiment(folder: Path) -> dict | None:
-    """The folder's ``experiment.yaml`` as data; None if it has none or it cannot be read."""
+def read_experiment(folder: Path) -> dict | None:
+    """The folder's ``experiment.yaml`` as data; None if it has none or it cannot be read
+    (a warning names a file that exists but cannot be read)."""
+    path = Path(folder) / "experiment.yaml"
     try:
-        data = yaml.safe_load((folder / "experiment.yaml").read_text())
-    except (OSError, yaml.YAMLError):
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
         return None
-    return data if isinstance(data, dict) else None
+    except (OSError, ValueError, yaml.YAMLError) as exc:   # ValueError: not UTF-8
+        log.warning("%s cannot be read (%s): its runs are read without their plan", path,
+                    getattr(exc, "strerror", None) or type(exc).__name__)
+        return None
+    if not isinstance(data, dict):
+        log.warning("%s is not an experiment: its runs are read without their plan", path)
+        return None
+    return data
 
 
 #: (label, seed) of each run of a folder's experiment -> the facts its run file must hold
@@ -259,7 +268,7 @@ def _planned(experiment: dict | None) -> Planned:
 
 def planned_count(folder: str | Path) -> int | None:
     """How many runs the folder's experiment has (None: it names none)."""
-    planned = _planned(_experiment(Path(folder)))
+    planned = _planned(read_experiment(Path(folder)))
     return None if planned is None else len(planned)
 
 
@@ -340,7 +349,7 @@ def load(folder: str | Path, mode: str | None = None) -> Loaded:
     """Facts, events and trajectories of every usable run file of ``folder``; ``mode`` as
     :func:`trajectory`, by default the folder's ``budget.trajectory`` (else each run's own)."""
     facts_list, events, trajectories = [], [], []
-    experiment = _experiment(Path(folder))
+    experiment = read_experiment(Path(folder))
     mode = mode or _trajectory_mode(experiment)
     planned = _planned(experiment)
     for path, arrays, facts in _readable_runs(Path(folder), planned):

@@ -27,7 +27,7 @@ from .backends import backend_for
 from .config import Experiment, ExperimentError
 from .plan import RunSpec, cost_hint, plan, to_do
 from .preflight import check_budgets, check_data
-from .results import RUNS, output_lock, run_files, write_run
+from .results import RUNS, output_lock, read_experiment, run_files, write_run
 from .task import objective_for
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,9 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
     identity = experiment.identity()
     marker = output / "experiment.json"
     seeds = experiment.seeds
+    _check_layout(experiment, output)
     if marker.exists():
-        try:
-            previous = json.loads(marker.read_text()).get("identity")
-        except (json.JSONDecodeError, OSError, AttributeError):
-            previous = None
+        previous = _read_marker(marker, force)
         before = _recorded_seeds(output)
         legacy = before is not None and previous == experiment.identity(before)
         if previous != identity and not legacy:
@@ -64,12 +62,42 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
                                          indent=2) + "\n")
 
 
+def _check_layout(experiment: Experiment, output: Path) -> None:
+    """Folders of the layout that are files, and files that are folders, named before anything
+    is written (a run would fail on them half-way)."""
+    runs = output / RUNS
+    for path in (output, runs, *(runs / o.key for o in experiment.optimizer_list())):
+        if path.exists() and not path.is_dir():
+            raise ExperimentError(f"{path}: is a file, where the results folder needs a folder; "
+                                  "move it away or use another --output")
+    for path in (output / "experiment.json", output / "experiment.yaml",
+                 output / "metadata.json"):
+        if path.is_dir():
+            raise ExperimentError(f"{path}: is a folder, where the results folder needs this "
+                                  "file; move it away or use another --output")
+
+
+def _read_marker(marker: Path, force: bool) -> str | None:
+    """The identity the folder's ``experiment.json`` records; a marker that cannot be read is
+    named (with ``--force`` the folder is replaced as for another experiment's)."""
+    try:
+        previous = json.loads(marker.read_text())
+        if not isinstance(previous, dict) or not isinstance(previous.get("identity"), str):
+            raise ValueError("no identity in it")
+        return previous["identity"]
+    except (ValueError, OSError) as exc:
+        if force:
+            return None
+        why = exc.strerror if isinstance(exc, OSError) else str(exc).split(":")[0]
+        raise ExperimentError(
+            f"{marker}: damaged ({why}); it records which experiment the folder holds: if the "
+            "folder holds runs of this experiment, delete the file to resume them (each run "
+            "file is checked against the experiment), else use another --output") from None
+
+
 def _recorded_seeds(output: Path) -> list[int] | None:
     """The seed list in the folder's ``experiment.yaml`` (None if it cannot be read)."""
-    try:
-        seeds = yaml.safe_load((output / "experiment.yaml").read_text())["seeds"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return None
+    seeds = (read_experiment(output) or {}).get("seeds")
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         return list(range(seeds))
     if isinstance(seeds, list) and all(isinstance(s, int) for s in seeds):

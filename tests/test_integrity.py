@@ -105,6 +105,25 @@ def test_an_altered_surrogate_cache_is_rebuilt_not_used(cells, tmp_path, caplog)
     np.testing.assert_array_equal(np.load(path / "final_validation_accuracy.npy"), before)
 
 
+@pytest.mark.parametrize("damage", ["not JSON", "missing", "a folder"])
+def test_a_surrogate_cache_with_a_damaged_manifest_is_rebuilt(cells, tmp_path, caplog, damage):
+    """Found by the sweep: the store writer refused to replace the cache's own folder."""
+    from benchmark.surrogate import surrogate_store
+
+    path = surrogate_store(0, root=tmp_path)
+    before = np.load(path / "final_test_accuracy.npy")
+    manifest = path / "manifest.json"
+    manifest.unlink()
+    if damage == "not JSON":
+        manifest.write_text("{")
+    elif damage == "a folder":
+        manifest.mkdir()
+    with caplog.at_level(logging.WARNING, logger="benchmark.surrogate.table"):
+        assert surrogate_store(0, root=tmp_path) == path
+    assert "rebuilding the surrogate table" in caplog.text and "manifest" in caplog.text
+    np.testing.assert_array_equal(np.load(path / "final_test_accuracy.npy"), before)
+
+
 def test_an_altered_enumeration_cache_is_rebuilt_not_used(cells, tmp_path, monkeypatch, caplog):
     import benchmark.space.enumeration as enumeration
 
@@ -280,3 +299,62 @@ def test_a_report_of_a_folder_being_written_says_so(tmp_path, capsys):
     assert "is still writing this folder: 1 of 1 runs are complete" in page
     report(out, show=False)
     assert "is still writing" not in (out / "report" / "index.html").read_text()
+
+
+@pytest.mark.parametrize("damage, words", [
+    ("marker not JSON", "experiment.json: damaged (Expecting"),
+    ("marker a list", "experiment.json: damaged (no identity in it)"),
+    ("marker a folder", "experiment.json: is a folder"),
+    ("experiment.yaml a folder", "experiment.yaml: is a folder"),
+    ("runs a file", "runs: is a file"),
+    ("run folder a file", "random_search: is a file"),
+])
+def test_a_damaged_results_folder_is_named_without_force(tmp_path, capsys, damage, words):
+    """Found by the sweep: a damaged marker suggested --force; a run folder that is a file
+    failed half-way with a bare errno."""
+    exp, out, path = _one_run(tmp_path, "run", 2.0e4)
+    mine = path.read_bytes()
+    capsys.readouterr()
+    marker = out / "experiment.json"
+    if damage.startswith("marker"):
+        marker.unlink()
+        marker.mkdir() if damage == "marker a folder" else marker.write_text(
+            "{" if damage == "marker not JSON" else "[]")
+    elif damage == "experiment.yaml a folder":
+        (out / "experiment.yaml").unlink()
+        (out / "experiment.yaml").mkdir()
+    else:
+        folder = out / "runs" if damage == "runs a file" else path.parent
+        shutil.rmtree(folder)
+        folder.write_text("mine")
+    assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 2
+    err = [line for line in capsys.readouterr().err.split("\n") if line and "\r" not in line
+           and not line.startswith("INFO")]
+    assert len(err) == 1 and words in err[0] and "--force" not in err[0], err
+    if damage.startswith("marker") and damage != "marker a folder":   # as the message says
+        marker.unlink()
+        assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0
+        assert path.read_bytes() == mine
+
+
+def test_an_experiment_yaml_that_is_not_utf8_is_a_warning(tmp_path, capsys, caplog):
+    """Found by the sweep: resume and report died on it (an internal error)."""
+    exp, out, path = _one_run(tmp_path, "run", 2.0e4)
+    (out / "experiment.yaml").write_bytes(b"\xff{")
+    with caplog.at_level(logging.WARNING):
+        assert main(["report", str(out)]) == 0
+    assert "experiment.yaml cannot be read (UnicodeDecodeError)" in caplog.text
+    assert "\ufffd{" in (out / "report" / "index.html").read_text()
+    assert main(["run", str(exp), "--output", str(out), "--no-report"]) == 0   # re-written
+    assert (out / "experiment.yaml").read_text().startswith("name: same")
+
+
+@needs_shared
+def test_a_conversion_onto_a_full_disk_is_one_line(tmp_path, capsys, small_disk):
+    """Found by the sweep: numpy reports a short write with no errno (an internal error)."""
+    out = small_disk / "store"
+    assert main(["data", "convert", str(NB101 / "fixture_only108.tfrecord"), "--out",
+                 str(out)]) == 2
+    err = [line for line in capsys.readouterr().err.split("\n") if line and "\r" not in line]
+    assert len(err) == 1 and "No space left on device" in err[0] and str(out) in err[0], err
+    assert list(small_disk.iterdir()) == []

@@ -30,7 +30,8 @@ def convert(src: str | os.PathLike, out: str | os.PathLike | None = None,
     src = Path(src)
     out = Path(out) if out is not None else default_store_path(src)
     if not src.is_file():
-        raise MissingFileError(f"{src}: no such file")
+        raise MissingFileError(f"{src}: no such file" if not src.exists() else
+                               f"{src}: not a file; give an official .tfrecord")
     check_store_target(out, protect=src)  # before minutes of work, and again when writing
     table = enumerate_cells(progress=progress)
     num_cells = len(table)

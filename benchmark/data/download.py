@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -34,14 +35,17 @@ def fetch(url: str, dest: Path, sha256: str, progress: bool = True, timeout: flo
     from tqdm import tqdm
 
     dest = Path(dest)
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+        raise InputError(f"--sha256 {sha256!r}: a SHA256 is 64 hexadecimal digits")
+    sha256 = sha256.lower()
     if dest.is_file() and file_sha256(dest) == sha256:
         log.info("%s already downloaded and verified", dest)
         return dest
     part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     have = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
     try:
+        request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
         response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - http(s) only
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # the part is already complete
@@ -50,6 +54,8 @@ def fetch(url: str, dest: Path, sha256: str, progress: bool = True, timeout: flo
             raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         raise DownloadError(f"{url}: {exc.reason}") from None
+    except ValueError as exc:     # not a URL at all ('unknown url type')
+        raise InputError(f"--url {url!r}: {exc}; give an http(s) or file URL") from None
     if response is not None:
         with response:
             resumed = have and response.status == 206
@@ -79,6 +85,8 @@ def download(which: str = "only108", directory: str | os.PathLike = ".", *,
     if which not in OFFICIAL:
         raise InputError(f"unknown file {which!r}; one of {', '.join(OFFICIAL)}")
     default_url, default_sha = OFFICIAL[which]
+    if sha256 is not None and url is None:
+        raise InputError("--sha256 only goes with --url")
     url = url or default_url
     if url != default_url and sha256 is None:
         raise InputError("a custom --url needs --sha256 (the checksum to verify against)")

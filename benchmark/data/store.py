@@ -228,6 +228,8 @@ def open_store(path: str | Path, verify: bool = False) -> Store:
                          "convert a .tfrecord with 'nasbench data convert'") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise StoreError(f"{mpath}: unreadable manifest ({exc})") from None
+    except OSError as exc:     # a folder, a path through a file, no permission
+        raise StoreError(f"{mpath}: unreadable manifest ({exc.strerror or exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise StoreError(f"{mpath}: not a {FORMAT} manifest")
     if "schema_version" not in manifest:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from ..data.records import RUN_FIELDS
-from ..data.store import MANIFEST, open_store, write_store
+from ..data.store import open_store, write_store
 from ..errors import StoreError
 from ..fileutil import file_sha256
 from ..space.constants import BUDGETS, NUM_REPEATS
@@ -103,12 +104,16 @@ def surrogate_store(seed: int = 0, root: str | os.PathLike | None = None,
     digest = file_sha256(artifact_path) if artifact_path.is_file() else ""
     root = Path(root) if root is not None else cache_path().parent
     path = root / f"surrogate-{digest[:16]}-seed{seed}"
-    if digest and (path / MANIFEST).exists():
+    if digest and (path.exists() or path.is_symlink()):
         try:
             open_store(path)
             return path
-        except StoreError as exc:
+        except StoreError as exc:   # a cache: named, removed, rebuilt (never served)
             log.warning("rebuilding the surrogate table: %s", exc)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
     artifact = load_artifact(artifact_path)
     cells = enumerate_cells(progress=False)
     if cells_checksum(cells.hashes) != artifact.meta["cells_sha256"]:

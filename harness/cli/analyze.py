@@ -27,6 +27,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from benchmark.errors import InputError
     from harness.analyze import analyze
 
+    if args.seed < 0:
+        raise InputError(f"--seed {args.seed}: a seed is a non-negative integer")
     if args.walk_steps < 10:
         raise InputError(f"--walk-steps {args.walk_steps}: give at least 10 steps")
     name = Path(str(args.table)).name.split(".")[0] or "table"

@@ -115,7 +115,12 @@ def write_traceback() -> Path:
 
     from benchmark.fileutil import atomic_write_text, cache_dir
 
-    folder = cache_dir() / "crashes"
+    try:
+        folder = cache_dir() / "crashes"
+    except (OSError, ValueError):   # an unusable cache folder: the traceback goes to tmp
+        import tempfile
+
+        folder = Path(tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"nasbench-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
     atomic_write_text(path, f"nasbench {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")

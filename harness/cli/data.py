@@ -7,7 +7,7 @@ from pathlib import Path
 
 from benchmark.errors import InputError
 
-from .util import examples
+from .util import examples, folder_path
 
 
 def register(groups: argparse._SubParsersAction) -> None:
@@ -19,7 +19,8 @@ def register(groups: argparse._SubParsersAction) -> None:
         "nasbench data convert nasbench_only108.tfrecord",
         "nasbench data convert nasbench_full.tfrecord --out ~/nb101-full"))
     c.add_argument("src", type=Path, help="nasbench_full.tfrecord or nasbench_only108.tfrecord")
-    c.add_argument("--out", type=Path, help="store directory (default: <src>.store beside it)")
+    c.add_argument("--out", type=folder_path,
+                   help="store directory (default: <src>.store beside it)")
     c.set_defaults(func=cmd_convert)
 
     d = sub.add_parser("download", help="download the official file, verify, convert", **examples(
@@ -60,7 +61,8 @@ def register(groups: argparse._SubParsersAction) -> None:
     key.add_argument("--matrix", help="adjacency as JSON (with --ops)")
     q.add_argument("--ops", help="comma-joined ops, with input and output")
     q.add_argument("--epochs", type=int, help="budget (default: every budget of the store)")
-    q.add_argument("--data", default="surrogate", help="store, .tfrecord or 'surrogate'")
+    q.add_argument("--data", default="surrogate", type=folder_path,
+                   help="store, .tfrecord or 'surrogate'")
     q.set_defaults(func=cmd_query)
 
 
@@ -68,7 +70,7 @@ def open_table(name: str):
     """``surrogate`` (the embedded table) or a path to a store / official file."""
     from benchmark import NASBench
 
-    if name == "surrogate":
+    if str(name) == "surrogate":
         return NASBench.surrogate()
     return NASBench(name)
 

@@ -44,12 +44,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _planned(folder: Path) -> dict:
     """The ``report`` section of the folder's experiment (empty if it has none)."""
-    import yaml
+    from harness.results import read_experiment
 
-    try:
-        section = yaml.safe_load((folder / "experiment.yaml").read_text())["report"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return {}
+    section = (read_experiment(folder) or {}).get("report")
     return section if isinstance(section, dict) else {}
 
 

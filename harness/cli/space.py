@@ -46,6 +46,8 @@ def parse_spec(matrix: str, ops: str) -> ModelSpec:
         parsed = json.loads(matrix)
     except json.JSONDecodeError as exc:
         raise InputError(f"--matrix is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise InputError("--matrix is nested too deeply; give a list of rows") from None
     return ModelSpec(parsed, [o.strip() for o in ops.split(",")])
 
 
