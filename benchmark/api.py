@@ -74,7 +74,7 @@ class NASBench:
         self._graph_offset = a["graph_offset"].tolist()
         self._graph_id = a["graph_id"]
         self._cell_of = a["cell_of"]
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.rng = np.random.default_rng(seed)   # a Generator is used as given
         self._row_cache: dict[tuple[bytes, tuple[str, ...]], int] = {}
         self.config = {"module_vertices": MAX_VERTICES, "max_edges": MAX_EDGES,
                        "available_ops": list(OPS), "num_repeats": NUM_REPEATS}

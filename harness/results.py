@@ -33,11 +33,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from benchmark.fileutil import atomic_write_bytes
 
-from .config import Experiment, ExperimentError
+from .config import SAVED, Experiment, ExperimentError, SavedExperiment, read_saved
 from .events import COLUMNS
 
 log = logging.getLogger(__name__)
@@ -218,24 +217,15 @@ def _readable_runs(folder: Path, planned: Planned):
             continue
         if planned is not None and (facts["label"], facts["seed"]) not in planned:
             log.warning("skipping result file %s: run %r seed %r is not part of the experiment "
-                        "in %s", path, facts["label"], facts["seed"], folder / "experiment.yaml")
+                        "in %s", path, facts["label"], facts["seed"], folder / SAVED)
             continue
         expected = planned.get((facts["label"], facts["seed"])) if planned is not None else None
         why = other_run(facts, expected) if expected is not None else None
         if why:
             log.warning("skipping result file %s: a run of another experiment than the one in "
-                        "%s (%s)", path, folder / "experiment.yaml", why)
+                        "%s (%s)", path, folder / SAVED, why)
             continue
         yield path, arrays, facts
-
-
-def _experiment(folder: Path) -> dict | None:
-    """The folder's ``experiment.yaml`` as data; None if it has none or it cannot be read."""
-    try:
-        data = yaml.safe_load((folder / "experiment.yaml").read_text())
-    except (OSError, yaml.YAMLError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 #: (label, seed) of each run of a folder's experiment -> the facts its run file must hold
@@ -243,34 +233,23 @@ def _experiment(folder: Path) -> dict | None:
 Planned = dict[tuple[str, int], dict[str, Any] | None] | None
 
 
-def _planned(experiment: dict | None) -> Planned:
+def _planned(saved: SavedExperiment | None) -> Planned:
     """Every run of the folder's experiment, with its expected facts where the experiment is
     valid today; None if it names none."""
-    with contextlib.suppress(ValueError, TypeError):   # not valid as an experiment now
-        return dict(expected_facts(Experiment.model_validate(experiment)))
-    try:
-        seeds = experiment["seeds"]
-        seeds = range(seeds) if isinstance(seeds, int) else seeds
-        return {(o.get("label") or o["name"], s): None for o in experiment["optimizers"]
-                for s in seeds}
-    except (KeyError, TypeError, AttributeError):
+    if saved is None:
         return None
+    if saved.experiment is not None:
+        return dict(expected_facts(saved.experiment))
+    seeds, labels = saved.seeds, saved.labels
+    if seeds is None or labels is None:
+        return None
+    return {(label, s): None for label in labels for s in seeds}
 
 
 def planned_count(folder: str | Path) -> int | None:
     """How many runs the folder's experiment has (None: it names none)."""
-    planned = _planned(_experiment(Path(folder)))
+    planned = _planned(read_saved(folder))
     return None if planned is None else len(planned)
-
-
-def _trajectory_mode(experiment: dict | None) -> str | None:
-    """The experiment's ``budget.trajectory`` (a setting for reading the results: changing it
-    on resume rewrites ``experiment.yaml``, not the runs); None if it names none."""
-    try:
-        mode = experiment["budget"]["trajectory"]
-    except (KeyError, TypeError):
-        return None
-    return mode if mode in ("pooled", "highest_budget") else None
 
 
 def failed_runs(folder: str | Path) -> list[Path]:
@@ -340,9 +319,9 @@ def load(folder: str | Path, mode: str | None = None) -> Loaded:
     """Facts, events and trajectories of every usable run file of ``folder``; ``mode`` as
     :func:`trajectory`, by default the folder's ``budget.trajectory`` (else each run's own)."""
     facts_list, events, trajectories = [], [], []
-    experiment = _experiment(Path(folder))
-    mode = mode or _trajectory_mode(experiment)
-    planned = _planned(experiment)
+    saved = read_saved(folder)
+    mode = mode or (saved and saved.trajectory)
+    planned = _planned(saved)
     for path, arrays, facts in _readable_runs(Path(folder), planned):
         ident = {"optimizer": facts["label"], "seed": facts["seed"]}
         df = pd.DataFrame({c: arrays[c] for c in COLUMNS})

@@ -19,12 +19,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchmark.fileutil import atomic_write_text
 
 from .backends import backend_for
-from .config import Experiment, ExperimentError
+from .config import Experiment, ExperimentError, read_saved, save_experiment
 from .plan import RunSpec, cost_hint, plan, to_do
 from .preflight import check_data
 from .results import output_lock, run_files, write_run
@@ -46,7 +44,8 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
             previous = json.loads(marker.read_text()).get("identity")
         except (json.JSONDecodeError, OSError, AttributeError):
             previous = None
-        before = _recorded_seeds(output)
+        saved = read_saved(output)
+        before = saved.seeds if saved else None
         legacy = before is not None and previous == experiment.identity(before)
         if previous != identity and not legacy:
             if not force:
@@ -58,23 +57,9 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
         elif before is not None and not set(before) <= set(experiment.seed_list):
             seeds = sorted({*before, *experiment.seed_list})
     output.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(output / "experiment.yaml", yaml.safe_dump(
-        {**experiment.model_dump(mode="json"), "seeds": seeds}, sort_keys=False))
+    save_experiment(experiment, output, seeds)
     atomic_write_text(marker, json.dumps({"identity": identity, "source": str(source)},
                                          indent=2) + "\n")
-
-
-def _recorded_seeds(output: Path) -> list[int] | None:
-    """The seed list in the folder's ``experiment.yaml`` (None if it cannot be read)."""
-    try:
-        seeds = yaml.safe_load((output / "experiment.yaml").read_text())["seeds"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return None
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        return list(range(seeds))
-    if isinstance(seeds, list) and all(isinstance(s, int) for s in seeds):
-        return seeds
-    return None
 
 
 def metadata(experiment: Experiment, start: float, walls: dict[str, float],

@@ -96,10 +96,10 @@ class Param:
         return self.type(value)
 
     def describe(self) -> str:
-        rng = (f" in {list(self.choices)}" if self.choices is not None else
-               f" in [{self.low}, {self.high}]" if self.low is not None or self.high is not None
-               else "")
-        return f"{self.type.__name__}, default {self.default!r}{rng}"
+        allowed = (f" in {list(self.choices)}" if self.choices is not None else
+                   f" in [{self.low}, {self.high}]" if self.low is not None or self.high is not None
+                   else "")
+        return f"{self.type.__name__}, default {self.default!r}{allowed}"
 
 
 class Optimizer(abc.ABC):
@@ -126,12 +126,9 @@ class Optimizer(abc.ABC):
         self.budgets = sorted(int(b) for b in budgets)
         if not self.budgets:
             raise ValueError(f"{self.name}: no budgets")
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        self.hp = self.resolve(hyperparameters)
-        if self.requires_categorical:
-            check_categorical(space, self.name)
-        if self.requires_numeric:
-            check_numeric(space, self.name)
+        self.rng = np.random.default_rng(rng)   # a Generator is used as given
+        self.settings = self.resolve(hyperparameters)
+        self.check_space(space)
         self._next_id = 0
 
     @classmethod
@@ -145,6 +142,20 @@ class Optimizer(abc.ABC):
                              f"(known: {', '.join(sorted(cls.params)) or 'none'})")
         return {k: p.check(cls.name, k, hyperparameters.get(k, p.default))
                 for k, p in cls.params.items()}
+
+    @classmethod
+    def check_space(cls, space: CS.ConfigurationSpace) -> None:
+        """Whether this optimizer can search ``space``: a ``ValueError`` naming what it needs
+        (:attr:`requires_categorical`, :attr:`requires_numeric`) if not.
+
+        Raises:
+            ValueError: ``space`` has a hyperparameter the optimizer cannot model, or none it
+                can.
+        """
+        if cls.requires_categorical:
+            check_categorical(space, cls.name)
+        if cls.requires_numeric:
+            check_numeric(space, cls.name)
 
     @property
     def max_budget(self) -> int:

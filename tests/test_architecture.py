@@ -102,7 +102,10 @@ def test_the_layers_of_running_an_experiment(graph):
         assert uses(backend) <= {"config", "plan", "task", "cluster", "results", "events",
                                  "simulator", "trainer_actor", "node_check"}
     assert uses("node_check") <= {"config", "task"}
-    assert uses("report") <= {"results", "figures", "page", "stats", "sensitivity", "speedup"}
+    assert uses("report") <= {"results", "figures", "page", "stats", "sensitivity", "speedup",
+                              "report_tables", "report_text"}
+    assert uses("report_tables") <= {"results", "stats"}          # the numbers
+    assert uses("report_text") <= {"results", "figures", "stats"}  # their words
     assert uses("sensitivity") <= {"config", "figures", "page"}   # the grids' figure
     assert uses("speedup") <= {"page"}                            # against random search
     assert not uses("table_builder") & {"runner", "task", "plan", "backends"}

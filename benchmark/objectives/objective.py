@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import ConfigSpace as CS
 import numpy as np
@@ -11,15 +11,10 @@ import numpy as np
 from ..api import NASBench
 from ..data.store import repeat_mean
 from ..errors import CellNotInStoreError, InputError
+from ..policies import AbsentPolicy, CellsPolicy, CostPolicy, RepeatPolicy, check_policy
 from ..space.constants import MAX_VERTICES, NUM_REPEATS
 from .encodings import ConfigError, Encoding, get_encoding
 from .lookup import ABSENT, PicklesViews, RawCellIndex
-
-
-RepeatPolicy = Literal["sample", "mean", 0, 1, 2]
-CostPolicy = Literal["one", "sum"]
-AbsentPolicy = Literal["error", "invalid"]
-CellsPolicy = Literal["all", "store"]
 
 
 #: The hyperparameter of the ``cells='store'`` space.
@@ -74,12 +69,10 @@ class Objective(PicklesViews):
         self.nasbench = nasbench
         self.encoding = (get_encoding(encoding, max_vertices) if isinstance(encoding, str)
                          else encoding)
-        for name, value, allowed in (("repeat", repeat, ("sample", "mean", 0, 1, 2)),
-                                     ("cost", cost, ("one", "sum")),
-                                     ("absent", absent, ("error", "invalid")),
-                                     ("cells", cells, ("all", "store"))):
-            if value not in allowed or isinstance(value, bool):
-                raise InputError(f"{name} policy must be one of {list(allowed)}, got {value!r}")
+        for name, value, policy in (("repeat", repeat, RepeatPolicy), ("cost", cost, CostPolicy),
+                                    ("absent", absent, AbsentPolicy),
+                                    ("cells", cells, CellsPolicy)):
+            check_policy(name, value, policy)
         self.repeat, self.cost_policy = repeat, cost
         self.absent_policy, self.cells_policy = absent, cells
         self.budgets: list[int] = list(nasbench.budgets)
