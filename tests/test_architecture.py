@@ -94,13 +94,15 @@ def test_the_layers_of_running_an_experiment(graph):
 
     assert uses("config") == set()            # the schema and loader need nothing else
     assert uses("events") == set()
+    assert uses("bookkeeping") == {"events"}   # the simulator's and the live loop's
+    assert uses("simulator") <= {"bookkeeping", "events"}
     assert uses("results") <= {"config", "events"}
     assert uses("plan") <= {"config", "results"}
     assert uses("task") <= {"config", "plan", "results", "simulator", "events"}
     for backend in ("local_backend", "ray_backend", "live"):
         assert "runner" not in uses(backend) and "backends" not in uses(backend)
         assert uses(backend) <= {"config", "plan", "task", "cluster", "results", "events",
-                                 "simulator", "trainer_actor", "node_check"}
+                                 "simulator", "bookkeeping", "trainer_actor", "node_check"}
     assert uses("node_check") <= {"config", "task"}
     assert uses("report") <= {"results", "figures", "page", "stats", "sensitivity", "speedup",
                               "report_tables", "report_text"}
