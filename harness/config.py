@@ -472,8 +472,19 @@ def _optimizer_identity(optimizer: OptimizerConfig, former: bool) -> dict[str, A
 
 
 def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
-    """Read and validate an experiment file; :class:`ExperimentError` names file, line and key
-    (or the command-line flag, for a bad value in ``overrides``)."""
+    """Read and validate an experiment file.
+
+    Args:
+        path: the YAML file.
+        overrides: top-level keys replaced from the command line (e.g. ``seeds``).
+
+    Returns:
+        The :class:`Experiment`, its optimizers' names, settings and encodings checked.
+
+    Raises:
+        ExperimentError: one line naming file, line and key (or the command-line flag, for a
+            bad value in ``overrides``).
+    """
     path = Path(path)
     text, node = _compose(path)
     try:

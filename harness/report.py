@@ -41,10 +41,25 @@ METRICS = {"test_regret": "Test regret", "validation_regret": "Validation regret
 def report(folder: str | Path, times: list[float] | None = None, aggregate: str = "mean",
            out: str | Path | None = None, show: bool = True, baseline: str | None = None,
            all_pairs: bool = False) -> Path:
-    """Write every figure, table and ``index.html`` into ``folder/report`` (or ``out``); print
-    the tables; returns that folder.  ``baseline``/``all_pairs``: which tests (see
-    :func:`comparisons`).  What cannot be computed (too few seeds for a test, a report time
-    past the budget) is one warning line each, and the rest is still written."""
+    """Write every figure, table and ``index.html`` (``nasbench report``); print the tables.
+    What cannot be computed (too few seeds for a test, a report time past the budget) is one
+    warning line each, and the rest is still written.
+
+    Args:
+        folder: a results folder of ``nasbench run``.
+        times: the times [s] of the tables and tests (None: the end).
+        aggregate: each figure line's ``mean``, ``median`` or ``iqm`` over runs.
+        out: where to write (None: ``folder/report``).
+        show: print the tables.
+        baseline, all_pairs: which tests (see :func:`comparisons`).
+
+    Returns:
+        The folder written.
+
+    Raises:
+        ReportError: no such folder, or no readable run in it; a baseline not among the
+            optimizers.
+    """
     folder = Path(folder)
     loaded = load_source(folder)
     trajectories, facts = loaded.trajectories, loaded.facts

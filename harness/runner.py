@@ -23,7 +23,7 @@ from benchmark.fileutil import atomic_write_text
 
 from .backends import backend_for
 from .config import Experiment, ExperimentError, read_saved, save_experiment
-from .plan import RunSpec, cost_hint, plan, to_do
+from .plan import RunSpec, plan, relative_cost, to_do
 from .preflight import check_data
 from .results import output_lock, run_files, write_run
 from .task import objective_for
@@ -100,8 +100,22 @@ def _git_commit() -> str | None:
 
 def run_experiment(experiment: Experiment, source: Path, output: Path | None = None,
                    force: bool = False, progress: bool = True) -> tuple[int, list[str]]:
-    """Run what is not done yet, holding the folder's lock; returns (runs done now, failure
-    summaries)."""
+    """Run what is not done yet, holding the folder's lock (``nasbench run``).
+
+    Args:
+        experiment: the validated experiment (:func:`harness.config.load_experiment`).
+        source: the experiment file it came from (recorded in the folder).
+        output: the results folder (None: ``experiment.output``).
+        force: replace the runs of a different experiment found in ``output``.
+        progress: show a progress bar.
+
+    Returns:
+        (runs done now, one line per run that failed).
+
+    Raises:
+        ExperimentError: a folder of a different experiment (without ``force``), one another
+            'nasbench run' is writing, or data files that are missing or unusable.
+    """
     output = Path(output or experiment.output)
     check_data(experiment)   # fail fast, before any worker starts and the folder is marked
     with output_lock(output):
@@ -114,7 +128,7 @@ def _run_locked(experiment: Experiment, source: Path, output: Path, force: bool,
 
     prepare_output(experiment, source, output, force)
     todo = to_do(experiment, output)
-    todo.sort(key=cost_hint, reverse=True)  # longest first: a shorter tail on few CPUs
+    todo.sort(key=relative_cost, reverse=True)  # longest first: a shorter tail on few CPUs
     total = len(plan(experiment))
     start = time.time()
     walls: dict[str, float] = {}

@@ -47,7 +47,7 @@ class Trial(NamedTuple):
     """A configuration to evaluate at a budget; ``info`` is the optimizer's own bookkeeping.
 
     Immutable, and a named tuple rather than a frozen dataclass: one is made per simulated
-    evaluation, and a tuple is built ~3x faster."""
+    evaluation, and a tuple is the cheapest immutable record to build."""
 
     id: int
     config: dict[str, Any]
@@ -103,7 +103,19 @@ class Param:
 
 
 class Optimizer(abc.ABC):
-    """Base class of all optimizers (see the module docstring for the protocol)."""
+    """Base class of all optimizers (see the module docstring for the protocol).
+
+    Args:
+        space: the flat ConfigSpace to search.
+        budgets: the fidelities it may ask for (only the largest unless ``multi_fidelity``).
+        rng: its Generator (an int or None seeds a new one); its only source of randomness.
+        **hyperparameters: its settings, checked by :meth:`resolve` and kept in
+            ``self.settings``.
+
+    Raises:
+        ValueError: no budgets, a bad setting (:meth:`resolve`), or a space it cannot search
+            (:meth:`check_space`).
+    """
 
     #: registry name
     name: ClassVar[str] = ""
@@ -133,8 +145,12 @@ class Optimizer(abc.ABC):
 
     @classmethod
     def resolve(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-        """Defaults overridden by ``hyperparameters``; unknown names, types, ranges and missing
-        packages are errors."""
+        """The optimizer's settings: its defaults overridden by ``hyperparameters``.
+
+        Raises:
+            ValueError: an unknown name, a wrong type or range, or a missing package (one
+                line naming it).
+        """
         check_packages(cls.name, cls.requires)
         unknown = set(hyperparameters) - set(cls.params)
         if unknown:
@@ -169,11 +185,19 @@ class Optimizer(abc.ABC):
 
     @abc.abstractmethod
     def ask(self) -> Trial | None:
-        """The next trial, or ``None`` while waiting for pending results."""
+        """The next trial (made by :meth:`new_trial`).
+
+        Returns:
+            The trial, or None while it waits for pending results.
+
+        Raises:
+            SearchExhausted: it has nothing left to propose.
+        """
 
     @abc.abstractmethod
     def tell(self, trial: Trial, result: Result) -> None:
-        """A finished evaluation of ``trial``."""
+        """A finished evaluation of ``trial`` (each trial asked is told once, in completion
+        order)."""
 
     def close(self) -> None:
         """Release what the optimizer opened (files, libraries' state)."""
