@@ -17,7 +17,7 @@ from optimizers import Result, SearchExhausted, Trial
 
 from .events import Events
 
-#: Evaluations in a row that take no time (invalid cells) before a run is stopped.
+#: Evaluations in a row that cost nothing (invalid cells) before a run is stopped.
 MAX_FREE_EVALUATIONS = 1_000_000
 
 
@@ -28,7 +28,8 @@ class SimulationError(RuntimeError):
 class RunBook:
     """Free workers, the limits on asking, the optimizer's seconds and the events of one run."""
 
-    __slots__ = ("name", "time_budget", "limit", "count", "free", "spent", "streak", "events")
+    __slots__ = ("name", "time_budget", "limit", "count", "free", "spent", "streak", "events",
+                 "take", "release", "_rows", "_overhead")
 
     def __init__(self, name: str, workers: int, time_budget: float,
                  max_evaluations: int | None) -> None:
@@ -38,8 +39,14 @@ class RunBook:
         self.count = 0                                   # trials asked
         self.free = list(range(workers - 1, -1, -1))     # idle workers, lowest id last
         self.spent = 0.0                                 # the optimizer's seconds so far
-        self.streak = 0                                  # evaluations in a row taking no time
+        self.streak = 0                                  # evaluations in a row costing nothing
         self.events = Events()
+        #: ``take()``: the next worker (lowest id), now busy; ``release(worker)``: it is free
+        #: again, and asks in its turn after :meth:`reorder`.  The list's own methods: the
+        #: simulator calls them once per evaluation.
+        self.take: Callable[[], int] = self.free.pop
+        self.release: Callable[[int], None] = self.free.append
+        self._rows, self._overhead = self.events.rows.append, self.events.overhead.append
 
     def may_ask(self, clock: float) -> bool:
         """Whether a worker is free and asking has not stopped at ``clock``."""
@@ -59,14 +66,30 @@ class RunBook:
             self.count += 1
         return trial
 
-    def tell(self, tell: Callable[[Trial, Result], None], trial: Trial, result: Result) -> float:
-        """Tell the optimizer a result (timed); returns the seconds the tell took."""
+    def complete(self, tell: Callable[[Trial, Result], None], trial: Trial, result: Result,
+                 row: tuple | None) -> float:
+        """A finished evaluation: told to the optimizer (timed), and ``row`` (its event, in
+        :data:`~harness.events.COLUMNS` order; None: not recorded) recorded with the optimizer's
+        seconds so far.  Returns the seconds the tell took.
+
+        Raises:
+            SimulationError: more than :data:`MAX_FREE_EVALUATIONS` evaluations in a row cost
+                nothing (the clock cannot advance).
+        """
         t0 = time.perf_counter()
-        try:
-            tell(trial, result)
-        finally:
-            took = time.perf_counter() - t0
-            self.spent += took
+        tell(trial, result)
+        took = time.perf_counter() - t0
+        self.spent += took
+        if row is not None:
+            self._rows(row)
+            self._overhead(self.spent)
+        if result.cost:
+            self.streak = 0
+        else:
+            self.streak += 1
+            if self.streak > MAX_FREE_EVALUATIONS:
+                raise SimulationError(f"{self.name}: {MAX_FREE_EVALUATIONS} zero-cost (invalid) "
+                                      "evaluations in a row; the clock cannot advance")
         return took
 
     @property
@@ -74,31 +97,10 @@ class RunBook:
         """The worker that asks next (the free one with the lowest id)."""
         return self.free[-1]
 
-    def take(self) -> int:
-        """The next worker, now busy."""
-        return self.free.pop()
-
-    def release(self, worker: int) -> None:
-        """``worker`` is free again (it asks in its turn after :meth:`reorder`)."""
-        self.free.append(worker)
-
     def reorder(self) -> None:
         """Free workers back in order of their ids, after a round of completions."""
         if len(self.free) > 1:
             self.free.sort(reverse=True)
-
-    def record(self, row: tuple) -> None:
-        """One evaluation (:data:`~harness.events.COLUMNS` order) and the optimizer's seconds
-        so far."""
-        self.events.rows.append(row)
-        self.events.overhead.append(self.spent)
-
-    def took_time(self, took: bool, what: str) -> None:
-        """Count an evaluation that took time or none; ``what`` ends the error raised when
-        more than :data:`MAX_FREE_EVALUATIONS` of the latter come in a row."""
-        self.streak = 0 if took else self.streak + 1
-        if self.streak > MAX_FREE_EVALUATIONS:
-            raise SimulationError(f"{self.name}: {MAX_FREE_EVALUATIONS} {what}")
 
     def check_waiting(self, clock: float) -> None:
         """With nothing running: an optimizer that could ask but gave no trial never

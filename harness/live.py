@@ -145,13 +145,10 @@ def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedS
             spec = encoding.cell(trial.config)
             now = clock()
             if spec is None:  # finishes at once, the worker stays free
-                book.tell(optimizer.tell, trial, Result(1.0, 0.0, True, trial.budget))
-                if record_invalid:
-                    book.record((trial.id, book.next_worker, trial.budget, "", now, now, 1.0,
-                                 1.0, 0.0, True))
-                book.took_time(False, "invalid trials in a row")
+                book.complete(optimizer.tell, trial, Result(1.0, 0.0, True, trial.budget), (
+                    trial.id, book.next_worker, trial.budget, "", now, now, 1.0, 1.0, 0.0, True)
+                    if record_invalid else None)
                 continue
-            book.took_time(True, "")
             worker = book.take()
             seed = np.random.SeedSequence(train_seq.entropy,
                                           spawn_key=(*train_seq.spawn_key, trial.id))
@@ -175,9 +172,9 @@ def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedS
                 continue  # unfinished at the time budget: dropped, as simulated
             final = result.evaluations[-1]
             error = 1.0 - final.validation_accuracy
-            book.tell(optimizer.tell, trial, Result(error, final.training_time, False,
-                                                    trial.budget))
-            book.record((trial.id, worker, trial.budget, cell_hash, start, end, error,
-                         1.0 - final.test_accuracy, final.training_time, False))
+            book.complete(optimizer.tell, trial, Result(error, final.training_time, False,
+                                                        trial.budget),
+                          (trial.id, worker, trial.budget, cell_hash, start, end, error,
+                           1.0 - final.test_accuracy, final.training_time, False))
         book.reorder()
     return book.finish()

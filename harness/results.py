@@ -36,7 +36,8 @@ import pandas as pd
 
 from benchmark.fileutil import atomic_write_bytes
 
-from .config import SAVED, Experiment, ExperimentError, SavedExperiment, read_saved
+from .config import (SAVED, TRAJECTORY_MODES, Experiment, ExperimentError, SavedExperiment,
+                     read_saved)
 from .events import COLUMNS
 
 log = logging.getLogger(__name__)
@@ -358,6 +359,8 @@ def trajectory(arrays: dict[str, np.ndarray], y_star_valid: float, y_star_test: 
     configurations (penalty loss, no training) never become the incumbent; before the first
     valid evaluation the incumbent is NaN.
     """
+    if mode not in TRAJECTORY_MODES:
+        raise ValueError(f"trajectory mode must be one of {list(TRAJECTORY_MODES)}, got {mode!r}")
     val = np.where(arrays["invalid"], np.inf, arrays["validation_error"])
     test, budget = arrays["test_error"], arrays["budget"]
     n = val.size

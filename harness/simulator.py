@@ -45,8 +45,8 @@ def simulate(objective: Objective, optimizer: Optimizer, time_budget: float, wor
         raise ValueError(f"max_evaluations must be a positive integer or None, got "
                          f"{max_evaluations!r}")
     book = RunBook(optimizer.name, workers, time_budget, max_evaluations)
-    record, may_ask, book_ask, book_tell = book.record, book.may_ask, book.ask, book.tell
-    take, release, took_time = book.take, book.release, book.took_time
+    may_ask, book_ask, complete = book.may_ask, book.ask, book.complete
+    take, release = book.take, book.release
     perf_counter, heappush, heappop = time.perf_counter, heapq.heappush, heapq.heappop
     ask, tell, evaluate = optimizer.ask, optimizer.tell, objective.evaluate
     told_invalid: dict[int, Result] = {}   # budget -> the (immutable) Result of an invalid cell
@@ -84,13 +84,10 @@ def simulate(objective: Objective, optimizer: Optimizer, time_budget: float, wor
                                                                 budget)
             else:
                 told_result = Result(validation_error, cost, False, budget)
-            told += book_tell(tell, trial, told_result)
             release(worker)
-            if record_invalid or not invalid:
-                record((trial.id, worker, budget, cell or "", start, end, validation_error,
-                        test_error, cost, invalid))
-            took_time(bool(cost), "zero-cost evaluations in a row; the simulated clock cannot "
-                      "advance")
+            told += complete(tell, trial, told_result, (
+                trial.id, worker, budget, cell or "", start, end, validation_error, test_error,
+                cost, invalid) if record_invalid or not invalid else None)
             if not running or running[0][0] != end:
                 break
         book.reorder()
