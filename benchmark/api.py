@@ -31,7 +31,18 @@ log = logging.getLogger(__name__)
 
 class NASBench:
     """The table.  ``path`` is a store directory or an official ``.tfrecord`` (converted on first
-    use into ``<name>.store`` beside it, or into the user cache dir if that is not writable)."""
+    use into ``<name>.store`` beside it, or into the user cache dir if that is not writable).
+
+    Args:
+        path: a store directory or an official ``nasbench_full/only108.tfrecord``.
+        seed: seeds (or is) the Generator that samples a repeat where a query asks for none.
+        verify: check every array against the store's manifest (SHA256) before use.
+
+    Raises:
+        MissingFileError: ``path`` does not exist.
+        StoreError: the store is damaged, of another version, or fails ``verify``.
+        DataFormatError: a ``.tfrecord`` that is not an official NAS-Bench-101 file.
+    """
 
     def __init__(self, path: str | os.PathLike, seed: int | np.random.Generator | None = None,
                  *, verify: bool = False):
@@ -45,6 +56,7 @@ class NASBench:
 
     @classmethod
     def from_store(cls, store: Store, seed: int | np.random.Generator | None = None) -> "NASBench":
+        """The table of an opened store (``seed`` as in the constructor)."""
         self = cls.__new__(cls)
         self._init_store(store, seed)
         return self
@@ -52,8 +64,15 @@ class NASBench:
     @classmethod
     def surrogate(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> "NASBench":
         """The embedded table: a surrogate fitted to real NAS-Bench-101 cells, every cell of the
-        space (built from the shipped fit once, ~3 s, then cached).  ``seed`` selects the
-        table's draw of runs; ``rng`` seeds the repeat sampling of this instance."""
+        space (built from the shipped fit once, then cached).
+
+        Args:
+            seed: which draw of the table's runs (the same seed, the same table).
+            rng: seeds (or is) the Generator that samples repeats for this instance.
+
+        Returns:
+            The table (``is_surrogate`` True): NOT NAS-Bench-101 results.
+        """
         from .surrogate import surrogate_store
 
         return cls.from_store(open_store(surrogate_store(seed)), rng)
@@ -74,7 +93,7 @@ class NASBench:
         self._graph_offset = a["graph_offset"].tolist()
         self._graph_id = a["graph_id"]
         self._cell_of = a["cell_of"]
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.rng = np.random.default_rng(seed)   # a Generator is used as given
         self._row_cache: dict[tuple[bytes, tuple[str, ...]], int] = {}
         self.config = {"module_vertices": MAX_VERTICES, "max_edges": MAX_EDGES,
                        "available_ops": list(OPS), "num_repeats": NUM_REPEATS}
@@ -119,7 +138,24 @@ class NASBench:
     # ---- the original API -------------------------------------------------------------------
     def query(self, model_spec: ModelSpec, epochs: int = 108, stop_halfway: bool = False,
               repeat: Repeat = None) -> dict[str, Any]:
-        """Metrics of one training run (``repeat=None``: sampled; 0/1/2; ``'mean'``)."""
+        """Metrics of one training run, as the original ``NASBench.query``.
+
+        Args:
+            model_spec: the cell, in any isomorphic or unpruned form.
+            epochs: the budget, one of ``valid_epochs``.
+            stop_halfway: the metrics at half the epochs (as the original).
+            repeat: None samples one of the 3 runs from the instance's Generator; 0, 1, 2 a
+                fixed one; ``'mean'`` their mean.
+
+        Returns:
+            ``module_adjacency``, ``module_operations``, ``trainable_parameters``,
+            ``training_time`` and the train, validation and test accuracies; the budget
+            counters grow by the training time and epochs.
+
+        Raises:
+            OutOfDomainError: an invalid cell or budget (the original's cases).
+            CellNotInStoreError: a valid cell that a partial store lacks.
+        """
         b = self._budget(epochs)
         row = self.row_of_spec(model_spec)
         data = self._fixed(row)
@@ -136,7 +172,14 @@ class NASBench:
         return data
 
     def get_metrics_from_hash(self, module_hash: str) -> tuple[dict, dict]:
-        """``(fixed_stat, computed_stat)`` as the original: computed[epochs] is a list of runs."""
+        """Every run of one cell, as the original.
+
+        Returns:
+            ``(fixed_stat, computed_stat)``: computed[epochs] is a list of the 3 runs' metrics.
+
+        Raises:
+            CellNotInStoreError: no cell with this hash in the store.
+        """
         row = self.row_of_hash(module_hash)
         computed = {}
         for epochs, b in self._budget_index.items():
@@ -145,6 +188,7 @@ class NASBench:
         return self._fixed(row), computed
 
     def get_metrics_from_spec(self, model_spec: ModelSpec) -> tuple[dict, dict]:
+        """:meth:`get_metrics_from_hash` of a cell; ``OutOfDomainError`` if it is invalid."""
         self._check_spec(model_spec)
         return self.get_metrics_from_hash(model_spec.hash())
 
@@ -152,6 +196,7 @@ class NASBench:
         return iter(self.hashes.astype(str).tolist())
 
     def is_valid(self, model_spec: ModelSpec) -> bool:
+        """Whether the cell is in the space (connected, at most 7 vertices and 9 edges)."""
         try:
             self._check_spec(model_spec)
         except OutOfDomainError:
@@ -167,6 +212,7 @@ class NASBench:
 
     # ---- rows and vectorised access --------------------------------------------------------------
     def row_of_hash(self, module_hash: str) -> int:
+        """The store row of a module hash; ``CellNotInStoreError`` if the store lacks it."""
         key = module_hash.encode() if isinstance(module_hash, str) else module_hash
         i = int(np.searchsorted(self.hashes, key))
         if i >= len(self.hashes) or self.hashes[i] != key:

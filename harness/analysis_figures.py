@@ -30,15 +30,10 @@ def _accuracy(result: Any, folder: Path) -> list[tuple[str, str]]:
     ecdfs = result.series.get("ecdf")
     if not ecdfs:
         return []
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for metric, (x, y) in ecdfs.items():
-        ax.step(*_thin(x, y), where="post", color=METRIC_COLOURS[metric], lw=1.8,
-                label=f"{metric} ({x.size:,} cells)")
-    ax.set_xlim(0.8, 1.0)
-    _finish(ax, "Accuracy at 108 epochs (mean over repeats)", "Fraction of cells",
-            _title(result, "Empirical CDF of accuracy"))
-    save_figure(fig, folder / "accuracy_ecdf")
+    _ecdf_figure({f"{metric} ({x.size:,} cells)": (x, y, METRIC_COLOURS[metric])
+                  for metric, (x, y) in ecdfs.items()},
+                 lambda ax: ax.set_xlim(0.8, 1.0), "Accuracy at 108 epochs (mean over repeats)",
+                 _title(result, "Empirical CDF of accuracy"), folder / "accuracy_ecdf")
     return [("accuracy_ecdf", "ECDF of train, validation and test accuracy at 108 epochs "
                               "(paper Fig. 2 left); the x axis starts at 80 %.")]
 
@@ -47,26 +42,32 @@ def _noise(result: Any, folder: Path) -> list[tuple[str, str]]:
     noise = result.series.get("noise")
     if not noise:
         return []
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, (budget, (x, y)) in enumerate(noise.items()):
-        ax.step(*_thin(x, y), where="post", color=PALETTE[i % len(PALETTE)], lw=1.8,
-                label=f"{budget} epochs")
-    ax.set_xscale("symlog", linthresh=1e-3)
-    _finish(ax, "Std of test accuracy over the repeats", "Fraction of cells",
-            _title(result, "Empirical CDF of the noise"))
-    save_figure(fig, folder / "noise_ecdf")
+    _ecdf_figure({f"{budget} epochs": (x, y, PALETTE[i % len(PALETTE)])
+                  for i, (budget, (x, y)) in enumerate(noise.items())},
+                 lambda ax: ax.set_xscale("symlog", linthresh=1e-3),
+                 "Std of test accuracy over the repeats",
+                 _title(result, "Empirical CDF of the noise"), folder / "noise_ecdf")
     return [("noise_ecdf", "ECDF of the noise, the standard deviation of test accuracy over "
                            "the 3 repeats, per budget (paper Fig. 2 right).")]
+
+
+def _ecdf_figure(curves: dict[str, tuple[np.ndarray, np.ndarray, str]], x_axis, xlabel: str,
+                 title: str, stem: Path) -> None:
+    """One figure of ECDF steps: label -> (x, y, colour); ``x_axis`` sets the x axis up."""
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
+    for label, (x, y, colour) in curves.items():
+        ax.step(*_thin(x, y), where="post", color=colour, lw=1.8, label=label)
+    x_axis(ax)
+    _finish(ax, xlabel, "Fraction of cells", title)
+    save_figure(fig, stem)
 
 
 def _cost(result: Any, folder: Path) -> list[tuple[str, str]]:
     c = result.series.get("cost")
     if not c:
         return []
-    plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8),
-                                      gridspec_kw={"wspace": 0.35})
+    fig, (left, right) = pyplot().subplots(1, 2, figsize=(13, 4.8),
+                                           gridspec_kw={"wspace": 0.35})
     ok = np.isfinite(c["time"]) & np.isfinite(c["accuracy"])
     vmin = max(0.8, np.nanmin(c["accuracy"]))
     dense = ok.sum() > SCATTER_LIMIT          # hexagons: a scatter this big takes minutes
@@ -119,9 +120,8 @@ def _shape(result: Any, folder: Path) -> list[tuple[str, str]]:
     frame = result.frames.get("depth_width")
     if frame is None:
         return []
-    plt = pyplot()
     acc = next(c for c in frame.columns if c.endswith("_accuracy"))
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+    fig, axes = pyplot().subplots(2, 2, figsize=(11, 7))
     for col, feature in enumerate(("depth", "width")):
         part = frame[frame.feature == feature]
         axes[0, col].bar(part.value, part[acc], color=PALETTE[1])
@@ -145,8 +145,7 @@ def _locality(result: Any, folder: Path) -> list[tuple[str, str]]:
     frames = result.frames
     if "rwa" not in frames and "fdc" not in frames:
         return []
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, axes = pyplot().subplots(1, 3, figsize=(15, 4.5))
     if "rwa" in frames:
         rwa = frames["rwa"]
         axes[0].plot(rwa.sqrt_shift, rwa.autocorrelation, color=PALETTE[0], lw=1.8)
@@ -178,11 +177,10 @@ def _locality(result: Any, folder: Path) -> list[tuple[str, str]]:
 
 
 def _budgets(result: Any, folder: Path) -> list[tuple[str, str]]:
-    frame = result.frames.get("budget_correlations")
-    if frame is None:
+    if "budget_correlations" not in result.frames:
         return []
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    frame = result.frames["budget_correlations"]
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
     tops = sorted(frame.top.unique(), reverse=True)
     for i, ((a, b), part) in enumerate(frame.groupby(["budget_a", "budget_b"], sort=True)):
         part = part.set_index("top").loc[tops]

@@ -500,7 +500,23 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 def analyze(name: str | Path, out: str | Path, seed: int = 0, walk_steps: int = 100_000,
             progress: bool = True) -> Path:
-    """Load a table, compute every statistic it supports, write the folder; returns it."""
+    """Load a table, compute every statistic it supports, write the folder
+    (``nasbench analyze``).
+
+    Args:
+        name: ``surrogate``, a store directory or an official ``.tfrecord``.
+        out: the folder to write (replaced only if it holds an earlier analysis).
+        seed: seeds the surrogate's draw and the random walks.
+        walk_steps: steps of the random-walk autocorrelation.
+        progress: show progress bars.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        AnalysisError: an ``out`` that is not an analysis folder.
+        UserError: a table that cannot be read.
+    """
     out = Path(out)
     check_target(out)           # before minutes of work, not after
     table = load_table(name, seed)

@@ -6,21 +6,27 @@ file that would fail later.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import math
 import reprlib
 import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
 from benchmark.errors import UserError
-from benchmark.fileutil import read_bounded
+from benchmark.fileutil import atomic_write_text, read_bounded
+from benchmark.policies import AbsentPolicy, CellsPolicy, CostPolicy, RepeatPolicy
+
+if TYPE_CHECKING:
+    from optimizers import Optimizer
 
 
 #: Limits on what an experiment file may ask for (each error message names its limit).
@@ -107,13 +113,13 @@ class BenchmarkConfig(_Strict):
     table_seed: int = Field(0, ge=0, le=MAX_SEED, strict=True,
                             description="which draw of the surrogate table")
     encoding: Literal["A", "B", "C"] = "A"
-    repeat: Literal["sample", "mean", 0, 1, 2] = "sample"
-    cost: Literal["one", "sum"] = "one"
+    repeat: RepeatPolicy = "sample"
+    cost: CostPolicy = "one"
     invalid: Literal["penalty", "resample"] = "penalty"
-    absent: Literal["error", "invalid"] = Field(
+    absent: AbsentPolicy = Field(
         "error", description="a valid cell a partial store lacks: an error, or treated as "
         "invalid (with invalid: resample, runs evaluate only the store's cells)")
-    cells: Literal["all", "store"] = Field(
+    cells: CellsPolicy = Field(
         "all", description="the encoding's space, or one categorical over the store's cells "
         "(what a partial store from build-table --sample can be searched with)")
     live: LiveConfig | None = Field(None, description="training settings (nasbench101-live)")
@@ -156,13 +162,18 @@ class BenchmarkConfig(_Strict):
         return self
 
 
+#: How a run's incumbent is chosen (see :func:`harness.results.trajectory`).
+TrajectoryMode = Literal["pooled", "highest_budget"]
+TRAJECTORY_MODES: tuple[str, ...] = get_args(TrajectoryMode)
+
+
 class BudgetConfig(_Strict):
     time: float = Field(..., gt=0, le=MAX_TIME, allow_inf_nan=False,
                         description="simulated seconds per run")
     workers: int = Field(1, ge=1, le=4096, strict=True)
     charge_optimizer_time: bool = Field(False, strict=True)
     max_evaluations: int | None = Field(None, ge=1, strict=True)
-    trajectory: Literal["pooled", "highest_budget"] = "pooled"
+    trajectory: TrajectoryMode = "pooled"
     ask_timeout: float = Field(600.0, gt=0, le=MAX_TIME, allow_inf_nan=False,
                                description="wall seconds one ask or tell of an optimizer may "
                                "take; one that does not return in time fails its run")
@@ -253,6 +264,11 @@ class ReportConfig(_Strict):
                                  "(default: random_search, when the experiment has it)")
     pairs: Literal["baseline", "all"] = Field("baseline", description="'all': every ordered "
                                               "pair instead, one-sided")
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`harness.report.report` these settings give."""
+        return {"times": self.times, "aggregate": self.aggregate, "baseline": self.baseline,
+                "all_pairs": self.pairs == "all"}
 
 
 class Experiment(_Strict):
@@ -364,6 +380,85 @@ class Experiment(_Strict):
                 f"params: {give})")
 
 
+#: A results folder's copy of the experiment its runs were made from.
+SAVED = "experiment.yaml"
+
+
+def save_experiment(experiment: Experiment, folder: Path, seeds: int | list[int]) -> None:
+    """Write ``experiment`` into the results folder (atomically), with ``seeds`` as the seeds
+    (every seed the folder holds runs for)."""
+    atomic_write_text(folder / SAVED, yaml.safe_dump(
+        {**experiment.model_dump(mode="json"), "seeds": seeds}, sort_keys=False))
+
+
+@dataclass(frozen=True)
+class SavedExperiment:
+    """A results folder's ``experiment.yaml`` read back: the mapping as saved, and the
+    :class:`Experiment` it still is (None where it no longer validates, e.g. written by an older
+    version: then each setting is read on its own, and one that is unusable is left out)."""
+
+    data: dict[str, Any]
+    experiment: Experiment | None
+
+    @property
+    def seeds(self) -> list[int] | None:
+        """Every seed the folder holds runs for (None: not readable)."""
+        if self.experiment is not None:
+            return self.experiment.seed_list
+        seeds = self.data.get("seeds")
+        if isinstance(seeds, int) and not isinstance(seeds, bool):
+            return list(range(seeds))
+        if isinstance(seeds, list) and all(isinstance(s, int) for s in seeds):
+            return seeds
+        return None
+
+    @property
+    def labels(self) -> list[str] | None:
+        """The key (label or name) of each optimizer (None: not readable)."""
+        if self.experiment is not None:
+            return [o.key for o in self.experiment.optimizer_list()]
+        try:
+            return [o.get("label") or o["name"] for o in self.data["optimizers"]]
+        except (KeyError, TypeError, AttributeError):
+            return None
+
+    @property
+    def trajectory(self) -> str | None:
+        """``budget.trajectory`` (None: not readable)."""
+        if self.experiment is not None:
+            return self.experiment.budget.trajectory
+        budget = self.data.get("budget")
+        mode = budget.get("trajectory") if isinstance(budget, dict) else None
+        return mode if mode in TRAJECTORY_MODES else None
+
+    @property
+    def report(self) -> ReportConfig:
+        """The ``report`` settings (each unreadable one at its default)."""
+        if self.experiment is not None:
+            return self.experiment.report
+        section = self.data.get("report")
+        usable = {}
+        for key, value in (section.items() if isinstance(section, dict) else ()):
+            with contextlib.suppress(ValueError, TypeError):
+                usable[key] = getattr(ReportConfig.model_validate({key: value}), key)
+        return ReportConfig.model_validate(usable)
+
+
+def read_saved(folder: str | Path) -> SavedExperiment | None:
+    """The experiment saved in a results folder (None: it has none, or it cannot be read)."""
+    try:
+        data = yaml.safe_load((Path(folder) / SAVED).read_text())
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        experiment = Experiment.model_validate(data)
+    except (ValueError, TypeError):   # not valid as an experiment now
+        experiment = None
+    return SavedExperiment(data, experiment)
+
+
 def surrogate_version(bench: BenchmarkConfig) -> int | None:
     """The surrogate's artifact version, from 2 on (a surrogate run's identity holds it;
     version-1 folders were hashed without it); None for other tables."""
@@ -391,8 +486,19 @@ def _optimizer_identity(optimizer: OptimizerConfig, former: bool) -> dict[str, A
 
 
 def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
-    """Read and validate an experiment file; :class:`ExperimentError` names file, line and key
-    (or the command-line flag, for a bad value in ``overrides``)."""
+    """Read and validate an experiment file.
+
+    Args:
+        path: the YAML file.
+        overrides: top-level keys replaced from the command line (e.g. ``seeds``).
+
+    Returns:
+        The :class:`Experiment`, its optimizers' names, settings and encodings checked.
+
+    Raises:
+        ExperimentError: one line naming file, line and key (or the command-line flag, for a
+            bad value in ``overrides``).
+    """
     path = Path(path)
     text, node = _compose(path)
     try:
@@ -507,17 +613,26 @@ def _check_optimizers(experiment: Experiment, path: Path, node) -> None:
         try:
             for member in opt.members():
                 cls.resolve(member.params)
-            if cls.requires_categorical and experiment.benchmark.encoding == "C":
-                raise ValueError(f"{opt.name} needs a categorical encoding (A or B), not C")
-            if cls.requires_numeric and experiment.benchmark.encoding != "C":
-                raise ValueError(f"{opt.name} models numeric hyperparameters only: it needs "
-                                 f"encoding C, not {experiment.benchmark.encoding} (all "
-                                 "categorical)")
+            bench = experiment.benchmark   # cells: store is one categorical, as encoding A
+            check_encoding(cls, "A" if bench.cells == "store" else bench.encoding,
+                           bench.max_vertices)
         except ValueError as exc:
             raise ExperimentError(f"{where}: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - a plug-in's own params or resolve() failed
             raise ExperimentError(f"{where}: {opt.name}: checking its hyperparameters failed "
                                   f"({type(exc).__name__}: {exc})") from None
+
+
+def check_encoding(cls: type[Optimizer], encoding: str, max_vertices: int = 7) -> None:
+    """Whether optimizer class ``cls`` can search an encoding (its :meth:`Optimizer.check_space`
+    on the encoding's space: the one statement of which optimizer fits which encoding).
+
+    Raises:
+        ValueError: it cannot, in one line naming what it needs.
+    """
+    from benchmark.objectives import get_encoding
+
+    cls.check_space(get_encoding(encoding, max_vertices).config_space())
 
 
 def _check_grid(cls, opt: OptimizerConfig, i: int, path: Path, node) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.fileutil import atomic_write_bytes
+from optimizers.registry import BUILTIN
 
 from .stats import Friedman
 
@@ -21,8 +22,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#0
            "#882255", "#999933", "#332288", "#8C564B", "#7F7F7F"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p"]
 DASHES = ["-", "--", "-.", (0, (5, 1, 1, 1, 1, 1))]
-KNOWN_ORDER = ["random_search", "regularized_evolution", "hyperband", "bohb", "smac", "tpe",
-               "reinforce", "optuna_tpe"]
+KNOWN_ORDER = list(BUILTIN)
 BAND = {"mean": "mean, 95% bootstrap CI", "median": "median, 95% bootstrap CI",
         "iqm": "IQM, 95% bootstrap CI"}
 #: Markers every this many grid points, each optimizer's shifted so that lines which coincide
@@ -55,6 +55,12 @@ def style(optimizers: list[str], baseline: str | None = None) -> dict[str, Style
                           10.0 if name == baseline else 3.0 + j / 100,
                           1.4 if name == baseline else 2.4)
     return out
+
+
+def shown_order(names) -> list[str]:
+    """``names`` in the order reports list them: the built-ins first, in the registry's order,
+    then the others by name."""
+    return sorted(names, key=lambda n: (KNOWN_ORDER.index(n) if n in KNOWN_ORDER else 99, n))
 
 
 def pyplot():

@@ -13,7 +13,8 @@ is the training time the trainer measured (as the table's ``final_training_time`
 no known optimum, so regrets are errors (``y_star`` 0).  The optimizer's Generator and every
 trial's training seed derive from the run's seed, as in simulated runs; the timings (and so
 which trials fit in the budget) are the machine's.  The loop is the simulator's protocol on a
-real clock (``ray.wait`` instead of an event heap); which configurations are invalid is the
+real clock (``ray.wait`` instead of an event heap), with its bookkeeping
+(:class:`~harness.bookkeeping.RunBook`); which configurations are invalid is the
 table's rule, ``Encoding.cell``.
 """
 from __future__ import annotations
@@ -29,15 +30,15 @@ import numpy as np
 
 from benchmark.objectives import get_encoding
 from benchmark.errors import UserError
-from optimizers import Result, SearchExhausted, Trial
+from optimizers import Result, Trial
 
 from .config import Experiment
 from .results import encode_run
 from .plan import RunSpec
 from .task import make_optimizer, run_facts
 from .watchdog import CallTimeout, call_limit
+from .bookkeeping import RunBook
 from .events import Events
-from .simulator import MAX_FREE_EVALUATIONS, SimulationError, check_trial_ids
 
 log = logging.getLogger(__name__)
 
@@ -130,60 +131,34 @@ def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedS
     """The asynchronous ask/train/tell loop of one run, in wall-clock time."""
     import ray
 
-    events = Events()
     t0 = time.monotonic()
     deadline = time.time() + budget.time      # what the trainers compare against
 
     def clock() -> float:
         return time.monotonic() - t0
 
-    free = list(range(len(actors)))
+    book = RunBook(optimizer.name, len(actors), budget.time, budget.max_evaluations)
     running: dict[Any, tuple[int, Trial, float, str]] = {}
-    limit = budget.max_evaluations or float("inf")
-    count = free_streak = 0
-    spent = [0.0]   # the optimizer's wall seconds in ask and tell
-
-    def timed(call, *args):
-        t = time.perf_counter()
-        try:
-            return call(*args)
-        finally:
-            spent[0] += time.perf_counter() - t
-
     while True:
-        while free and clock() < budget.time and count < limit:
-            try:
-                trial = timed(optimizer.ask)
-            except SearchExhausted:   # the running trainings finish, then the run ends
-                events.exhausted_at, limit = clock(), count
-                break
+        while book.may_ask(clock()):
+            trial = book.ask(optimizer.ask, clock())
             if trial is None:
                 break
-            count += 1
             spec = encoding.cell(trial.config)
             now = clock()
             if spec is None:  # finishes at once, the worker stays free
-                timed(optimizer.tell, trial, Result(1.0, 0.0, True, trial.budget))
-                if record_invalid:
-                    events.rows.append((trial.id, free[0], trial.budget, "", now, now, 1.0, 1.0,
-                                        0.0, True))
-                    events.overhead.append(spent[0])
-                free_streak += 1
-                if free_streak > MAX_FREE_EVALUATIONS:
-                    raise SimulationError(f"{optimizer.name}: {MAX_FREE_EVALUATIONS} invalid "
-                                          "trials in a row")
+                book.complete(optimizer.tell, trial, Result(1.0, 0.0, True, trial.budget), (
+                    trial.id, book.next_worker, trial.budget, "", now, now, 1.0, 1.0, 0.0, True)
+                    if record_invalid else None)
                 continue
-            free_streak = 0
-            worker = free.pop(0)
+            worker = book.take()
             seed = np.random.SeedSequence(train_seq.entropy,
                                           spawn_key=(*train_seq.spawn_key, trial.id))
             ref = actors[worker].train.remote(None, spec.matrix.tolist(), list(spec.ops),
                                               int(trial.budget), seed, deadline)
             running[ref] = (worker, trial, now, spec.hash())
         if not running:
-            if free and clock() < budget.time and count < limit:
-                raise SimulationError(f"{optimizer.name}: ask() returned None with no trial "
-                                      "pending; it can never continue")
+            book.check_waiting(clock())
             break
         done, _ = ray.wait(list(running), num_returns=1,
                            timeout=max(0.0, budget.time - clock()) + GRACE)
@@ -194,15 +169,14 @@ def _drive(optimizer, encoding, actors: list, budget, train_seq: np.random.SeedS
             worker, trial, start, cell_hash = running.pop(ref)
             _, result = ray.get(ref)  # a training error fails the run
             end = clock()
-            free.append(worker)
+            book.release(worker)
             if result is None or end > budget.time:
                 continue  # unfinished at the time budget: dropped, as simulated
             final = result.evaluations[-1]
             error = 1.0 - final.validation_accuracy
-            timed(optimizer.tell, trial, Result(error, final.training_time, False, trial.budget))
-            events.rows.append((trial.id, worker, trial.budget, cell_hash, start, end, error,
-                                1.0 - final.test_accuracy, final.training_time, False))
-            events.overhead.append(spent[0])
-        free.sort()
-    check_trial_ids(events, optimizer.name)
-    return events
+            book.complete(optimizer.tell, trial, Result(error, final.training_time, False,
+                                                        trial.budget),
+                          (trial.id, worker, trial.budget, cell_hash, start, end, error,
+                           1.0 - final.test_accuracy, final.training_time, False))
+        book.reorder()
+    return book.finish()

@@ -44,7 +44,9 @@ def to_do(experiment: Experiment, output: Path) -> list[RunSpec]:
     return todo
 
 
-def cost_hint(run: RunSpec) -> float:
+def relative_cost(run: RunSpec) -> float:
+    """The run's expected wall time relative to random search's (its optimizer's
+    :attr:`~optimizers.Optimizer.cost_hint`): runs start longest first."""
     from optimizers import get_optimizer
 
     return get_optimizer(run.optimizer).cost_hint

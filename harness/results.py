@@ -33,11 +33,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from benchmark.fileutil import atomic_write_bytes
 
-from .config import Experiment, ExperimentError
+from .config import (SAVED, TRAJECTORY_MODES, Experiment, ExperimentError, SavedExperiment,
+                     read_saved)
 from .events import COLUMNS
 
 log = logging.getLogger(__name__)
@@ -110,9 +110,9 @@ class RunKey:
 
 
 def encode_run(arrays: dict[str, np.ndarray], facts: dict[str, Any]) -> bytes:
-    """Bytes of a run file: an npz (``np.load`` reads it) deflated at level 1, which is
-    ~4x faster than ``np.savez_compressed``'s level for ~10 % more bytes; entries carry a
-    fixed date, so the same run gives the same bytes."""
+    """Bytes of a run file: an npz (``np.load`` reads it) deflated at level 1 (the fastest:
+    one file is written per run, as it ends); entries carry a fixed date, so the same run
+    gives the same bytes."""
     buf = io.BytesIO()
     members = {"facts": np.frombuffer(json.dumps(facts, sort_keys=True).encode(), np.uint8),
                **arrays}
@@ -218,33 +218,15 @@ def _readable_runs(folder: Path, planned: Planned):
             continue
         if planned is not None and (facts["label"], facts["seed"]) not in planned:
             log.warning("skipping result file %s: run %r seed %r is not part of the experiment "
-                        "in %s", path, facts["label"], facts["seed"], folder / "experiment.yaml")
+                        "in %s", path, facts["label"], facts["seed"], folder / SAVED)
             continue
         expected = planned.get((facts["label"], facts["seed"])) if planned is not None else None
         why = other_run(facts, expected) if expected is not None else None
         if why:
             log.warning("skipping result file %s: a run of another experiment than the one in "
-                        "%s (%s)", path, folder / "experiment.yaml", why)
+                        "%s (%s)", path, folder / SAVED, why)
             continue
         yield path, arrays, facts
-
-
-def read_experiment(folder: Path) -> dict | None:
-    """The folder's ``experiment.yaml`` as data; None if it has none or it cannot be read
-    (a warning names a file that exists but cannot be read)."""
-    path = Path(folder) / "experiment.yaml"
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, yaml.YAMLError) as exc:   # ValueError: not UTF-8
-        log.warning("%s cannot be read (%s): its runs are read without their plan", path,
-                    getattr(exc, "strerror", None) or type(exc).__name__)
-        return None
-    if not isinstance(data, dict):
-        log.warning("%s is not an experiment: its runs are read without their plan", path)
-        return None
-    return data
 
 
 #: (label, seed) of each run of a folder's experiment -> the facts its run file must hold
@@ -252,34 +234,23 @@ def read_experiment(folder: Path) -> dict | None:
 Planned = dict[tuple[str, int], dict[str, Any] | None] | None
 
 
-def _planned(experiment: dict | None) -> Planned:
+def _planned(saved: SavedExperiment | None) -> Planned:
     """Every run of the folder's experiment, with its expected facts where the experiment is
     valid today; None if it names none."""
-    with contextlib.suppress(ValueError, TypeError):   # not valid as an experiment now
-        return dict(expected_facts(Experiment.model_validate(experiment)))
-    try:
-        seeds = experiment["seeds"]
-        seeds = range(seeds) if isinstance(seeds, int) else seeds
-        return {(o.get("label") or o["name"], s): None for o in experiment["optimizers"]
-                for s in seeds}
-    except (KeyError, TypeError, AttributeError):
+    if saved is None:
         return None
+    if saved.experiment is not None:
+        return dict(expected_facts(saved.experiment))
+    seeds, labels = saved.seeds, saved.labels
+    if seeds is None or labels is None:
+        return None
+    return {(label, s): None for label in labels for s in seeds}
 
 
 def planned_count(folder: str | Path) -> int | None:
     """How many runs the folder's experiment has (None: it names none)."""
-    planned = _planned(read_experiment(Path(folder)))
+    planned = _planned(read_saved(folder))
     return None if planned is None else len(planned)
-
-
-def _trajectory_mode(experiment: dict | None) -> str | None:
-    """The experiment's ``budget.trajectory`` (a setting for reading the results: changing it
-    on resume rewrites ``experiment.yaml``, not the runs); None if it names none."""
-    try:
-        mode = experiment["budget"]["trajectory"]
-    except (KeyError, TypeError):
-        return None
-    return mode if mode in ("pooled", "highest_budget") else None
 
 
 def failed_runs(folder: str | Path) -> list[Path]:
@@ -349,9 +320,9 @@ def load(folder: str | Path, mode: str | None = None) -> Loaded:
     """Facts, events and trajectories of every usable run file of ``folder``; ``mode`` as
     :func:`trajectory`, by default the folder's ``budget.trajectory`` (else each run's own)."""
     facts_list, events, trajectories = [], [], []
-    experiment = read_experiment(Path(folder))
-    mode = mode or _trajectory_mode(experiment)
-    planned = _planned(experiment)
+    saved = read_saved(folder)
+    mode = mode or (saved and saved.trajectory)
+    planned = _planned(saved)
     for path, arrays, facts in _readable_runs(Path(folder), planned):
         ident = {"optimizer": facts["label"], "seed": facts["seed"]}
         df = pd.DataFrame({c: arrays[c] for c in COLUMNS})
@@ -388,6 +359,8 @@ def trajectory(arrays: dict[str, np.ndarray], y_star_valid: float, y_star_test: 
     configurations (penalty loss, no training) never become the incumbent; before the first
     valid evaluation the incumbent is NaN.
     """
+    if mode not in TRAJECTORY_MODES:
+        raise ValueError(f"trajectory mode must be one of {list(TRAJECTORY_MODES)}, got {mode!r}")
     val = np.where(arrays["invalid"], np.inf, arrays["validation_error"])
     test, budget = arrays["test_error"], arrays["budget"]
     n = val.size

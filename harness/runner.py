@@ -19,15 +19,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchmark.fileutil import atomic_write_text, remove_temporaries
 
 from .backends import backend_for
-from .config import Experiment, ExperimentError
-from .plan import RunSpec, cost_hint, plan, to_do
+from .config import Experiment, ExperimentError, read_saved, save_experiment
+from .plan import RunSpec, plan, relative_cost, to_do
 from .preflight import check_budgets, check_data
-from .results import RUNS, output_lock, read_experiment, run_files, write_run
+from .results import RUNS, output_lock, run_files, write_run
 from .task import objective_for
 
 log = logging.getLogger(__name__)
@@ -44,7 +42,8 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
     _check_layout(experiment, output)
     if marker.exists():
         previous = _read_marker(marker, force)
-        before = _recorded_seeds(output)
+        saved = read_saved(output)
+        before = saved.seeds if saved else None
         legacy = before is not None and previous == experiment.identity(before)
         if previous != identity and not legacy:
             if not force:
@@ -56,8 +55,7 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
         elif before is not None and not set(before) <= set(experiment.seed_list):
             seeds = sorted({*before, *experiment.seed_list})
     output.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(output / "experiment.yaml", yaml.safe_dump(
-        {**experiment.model_dump(mode="json"), "seeds": seeds}, sort_keys=False))
+    save_experiment(experiment, output, seeds)
     atomic_write_text(marker, json.dumps({"identity": identity, "source": str(source)},
                                          indent=2) + "\n")
 
@@ -93,16 +91,6 @@ def _read_marker(marker: Path, force: bool) -> str | None:
             f"{marker}: damaged ({why}); it records which experiment the folder holds: if the "
             "folder holds runs of this experiment, delete the file to resume them (each run "
             "file is checked against the experiment), else use another --output") from None
-
-
-def _recorded_seeds(output: Path) -> list[int] | None:
-    """The seed list in the folder's ``experiment.yaml`` (None if it cannot be read)."""
-    seeds = (read_experiment(output) or {}).get("seeds")
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        return list(range(seeds))
-    if isinstance(seeds, list) and all(isinstance(s, int) for s in seeds):
-        return seeds
-    return None
 
 
 def metadata(experiment: Experiment, start: float, walls: dict[str, float],
@@ -143,8 +131,22 @@ def _git_commit() -> str | None:
 
 def run_experiment(experiment: Experiment, source: Path, output: Path | None = None,
                    force: bool = False, progress: bool = True) -> tuple[int, list[str]]:
-    """Run what is not done yet, holding the folder's lock; returns (runs done now, failure
-    summaries)."""
+    """Run what is not done yet, holding the folder's lock (``nasbench run``).
+
+    Args:
+        experiment: the validated experiment (:func:`harness.config.load_experiment`).
+        source: the experiment file it came from (recorded in the folder).
+        output: the results folder (None: ``experiment.output``).
+        force: replace the runs of a different experiment found in ``output``.
+        progress: show a progress bar.
+
+    Returns:
+        (runs done now, one line per run that failed).
+
+    Raises:
+        ExperimentError: a folder of a different experiment (without ``force``), one another
+            'nasbench run' is writing, or data files that are missing or unusable.
+    """
     output = Path(output or experiment.output)
     check_data(experiment)   # fail fast, before any worker starts and the folder is marked
     check_budgets(experiment, source)
@@ -162,7 +164,7 @@ def _run_locked(experiment: Experiment, source: Path, output: Path, force: bool,
     if stray:
         log.info("removed %d temporary file(s) of interrupted writes in %s", len(stray), output)
     todo = to_do(experiment, output)
-    todo.sort(key=cost_hint, reverse=True)  # longest first: a shorter tail on few CPUs
+    todo.sort(key=relative_cost, reverse=True)  # longest first: a shorter tail on few CPUs
     total = len(plan(experiment))
     start = time.time()
     walls: dict[str, float] = {}

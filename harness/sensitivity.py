@@ -16,12 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from benchmark.fileutil import atomic_write_text
 
 from . import figures, page
-from .config import Experiment
+from .config import read_saved
 
 COLUMNS = ["group", "parameter", "value", "others", "optimizer", "runs", "final_mean",
            "final_ci_low", "final_ci_high", "anytime", "anytime_ci_low", "anytime_ci_high"]
@@ -42,12 +41,10 @@ class Group:
 def grid_groups(folder: str | Path) -> list[Group]:
     """The grid entries of the experiment saved in ``folder`` (none if it has no readable
     ``experiment.yaml`` or no grid)."""
-    try:
-        data = yaml.safe_load((Path(folder) / "experiment.yaml").read_text())
-        experiment = Experiment.model_validate(data)
-    except (OSError, yaml.YAMLError, ValueError, TypeError):
+    saved = read_saved(folder)
+    if saved is None or saved.experiment is None:
         return []
-    return [Group(o.key, o.varied()) for o in experiment.optimizers if o.grid]
+    return [Group(o.key, o.varied()) for o in saved.experiment.optimizers if o.grid]
 
 
 def table(groups: list[Group], final: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:

@@ -47,7 +47,7 @@ class Trial(NamedTuple):
     """A configuration to evaluate at a budget; ``info`` is the optimizer's own bookkeeping.
 
     Immutable, and a named tuple rather than a frozen dataclass: one is made per simulated
-    evaluation, and a tuple is built ~3x faster."""
+    evaluation, and a tuple is the cheapest immutable record to build."""
 
     id: int
     config: dict[str, Any]
@@ -96,14 +96,26 @@ class Param:
         return self.type(value)
 
     def describe(self) -> str:
-        rng = (f" in {list(self.choices)}" if self.choices is not None else
-               f" in [{self.low}, {self.high}]" if self.low is not None or self.high is not None
-               else "")
-        return f"{self.type.__name__}, default {self.default!r}{rng}"
+        allowed = (f" in {list(self.choices)}" if self.choices is not None else
+                   f" in [{self.low}, {self.high}]" if self.low is not None or self.high is not None
+                   else "")
+        return f"{self.type.__name__}, default {self.default!r}{allowed}"
 
 
 class Optimizer(abc.ABC):
-    """Base class of all optimizers (see the module docstring for the protocol)."""
+    """Base class of all optimizers (see the module docstring for the protocol).
+
+    Args:
+        space: the flat ConfigSpace to search.
+        budgets: the fidelities it may ask for (only the largest unless ``multi_fidelity``).
+        rng: its Generator (an int or None seeds a new one); its only source of randomness.
+        **hyperparameters: its settings, checked by :meth:`resolve` and kept in
+            ``self.settings``.
+
+    Raises:
+        ValueError: no budgets, a bad setting (:meth:`resolve`), or a space it cannot search
+            (:meth:`check_space`).
+    """
 
     #: registry name
     name: ClassVar[str] = ""
@@ -126,18 +138,19 @@ class Optimizer(abc.ABC):
         self.budgets = sorted(int(b) for b in budgets)
         if not self.budgets:
             raise ValueError(f"{self.name}: no budgets")
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        self.hp = self.resolve(hyperparameters)
-        if self.requires_categorical:
-            check_categorical(space, self.name)
-        if self.requires_numeric:
-            check_numeric(space, self.name)
+        self.rng = np.random.default_rng(rng)   # a Generator is used as given
+        self.settings = self.resolve(hyperparameters)
+        self.check_space(space)
         self._next_id = 0
 
     @classmethod
     def resolve(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-        """Defaults overridden by ``hyperparameters``; unknown names, types, ranges and missing
-        packages are errors."""
+        """The optimizer's settings: its defaults overridden by ``hyperparameters``.
+
+        Raises:
+            ValueError: an unknown name, a wrong type or range, or a missing package (one
+                line naming it).
+        """
         check_packages(cls.name, cls.requires)
         unknown = set(hyperparameters) - set(cls.params)
         if unknown:
@@ -147,10 +160,25 @@ class Optimizer(abc.ABC):
                 for k, p in cls.params.items()}
 
     @classmethod
-    def budget_problem(cls, hp: dict[str, Any], budgets: list[int]) -> tuple[str, str] | None:
-        """Why hyperparameters ``hp`` (resolved) can never work with these budgets, as
-        (hyperparameter, reason); None when they can.  Checked before a run starts."""
+    def budget_problem(cls, settings: dict[str, Any], budgets: list[int]
+                       ) -> tuple[str, str] | None:
+        """Why resolved ``settings`` can never work with these budgets, as (hyperparameter,
+        reason); None when they can.  Checked before a run starts."""
         return None
+
+    @classmethod
+    def check_space(cls, space: CS.ConfigurationSpace) -> None:
+        """Whether this optimizer can search ``space``: a ``ValueError`` naming what it needs
+        (:attr:`requires_categorical`, :attr:`requires_numeric`) if not.
+
+        Raises:
+            ValueError: ``space`` has a hyperparameter the optimizer cannot model, or none it
+                can.
+        """
+        if cls.requires_categorical:
+            check_categorical(space, cls.name)
+        if cls.requires_numeric:
+            check_numeric(space, cls.name)
 
     @property
     def max_budget(self) -> int:
@@ -164,11 +192,19 @@ class Optimizer(abc.ABC):
 
     @abc.abstractmethod
     def ask(self) -> Trial | None:
-        """The next trial, or ``None`` while waiting for pending results."""
+        """The next trial (made by :meth:`new_trial`).
+
+        Returns:
+            The trial, or None while it waits for pending results.
+
+        Raises:
+            SearchExhausted: it has nothing left to propose.
+        """
 
     @abc.abstractmethod
     def tell(self, trial: Trial, result: Result) -> None:
-        """A finished evaluation of ``trial``."""
+        """A finished evaluation of ``trial`` (each trial asked is told once, in completion
+        order)."""
 
     def close(self) -> None:
         """Release what the optimizer opened (files, libraries' state)."""

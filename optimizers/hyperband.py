@@ -52,11 +52,11 @@ class Hyperband(Optimizer):
 
     def __init__(self, space, budgets, rng=None, **hyperparameters):
         super().__init__(space, budgets, rng, **hyperparameters)
-        problem = self.budget_problem(self.hp, self.budgets)
+        problem = self.budget_problem(self.settings, self.budgets)
         if problem:
             raise ValueError(f"{self.name}: {problem[1]}")
-        self.plan = bracket_plan([b for b in self.budgets if b >= self.hp["min_budget"]],
-                                 self.hp["eta"])
+        self.plan = bracket_plan([b for b in self.budgets if b >= self.settings["min_budget"]],
+                                 self.settings["eta"])
         self.sampler = SpaceSampler(space)
         self._bracket = -1
         self._start_bracket()
@@ -145,13 +145,13 @@ class BOHB(Hyperband):
 
         self._cs = copy.deepcopy(self.space)  # seeded below; the caller's space is untouched
         self._cs.seed(int(self.rng.integers(2**31)))
-        hp = self.hp
+        s = self.settings
         with self._numpy_global_rng():
             self._generator = KDEGenerator(
-                self._cs, min_points_in_model=hp["min_points_in_model"] or None,
-                top_n_percent=hp["top_n_percent"], num_samples=hp["num_samples"],
-                random_fraction=hp["random_fraction"], bandwidth_factor=hp["bandwidth_factor"],
-                min_bandwidth=hp["min_bandwidth"])
+                self._cs, min_points_in_model=s["min_points_in_model"] or None,
+                top_n_percent=s["top_n_percent"], num_samples=s["num_samples"],
+                random_fraction=s["random_fraction"], bandwidth_factor=s["bandwidth_factor"],
+                min_bandwidth=s["min_bandwidth"])
         self._generator.logger = logging.getLogger("hpbandster.bohb")
 
     @contextlib.contextmanager

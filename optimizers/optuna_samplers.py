@@ -101,7 +101,7 @@ class OptunaTPE(OptunaOptimizer):
 
         with warnings.catch_warnings():  # Optuna deprecates a custom gamma; hyperopt's needs it
             warnings.simplefilter("ignore", FutureWarning)
-            return optuna.samplers.TPESampler(seed=seed, gamma=hyperopt_gamma, **self.hp)
+            return optuna.samplers.TPESampler(seed=seed, gamma=hyperopt_gamma, **self.settings)
 
 
 @functools.cache
@@ -146,7 +146,7 @@ def optuna_optimizer(sampler: str) -> type[OptunaOptimizer]:
             return kwargs
 
         def make_sampler(self, seed: int):
-            return _build(self.name, cls, seed, self.hp)
+            return _build(self.name, cls, seed, self.settings)
 
     Adapter.__name__ = Adapter.__qualname__ = f"Optuna{sampler}"
     return Adapter

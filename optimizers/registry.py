@@ -11,16 +11,17 @@ from .base import Optimizer
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 ENTRY_POINT_GROUP = "nasbench_harness.optimizers"
 OPTUNA_PREFIX = "optuna:"
+#: The built-ins, in the order reports list them (and the order of their fixed figure styles).
 BUILTIN = {
     "random_search": "optimizers.random_search:RandomSearch",
     "regularized_evolution": "optimizers.regularized_evolution:RegularizedEvolution",
-    "non_regularized_evolution": "optimizers.regularized_evolution:NonRegularizedEvolution",
     "hyperband": "optimizers.hyperband:Hyperband",
     "bohb": "optimizers.hyperband:BOHB",
     "smac": "optimizers.smac:SMAC",
     "tpe": "optimizers.tpe:TPE",
-    "optuna_tpe": "optimizers.optuna_samplers:OptunaTPE",
     "reinforce": "optimizers.reinforce:Reinforce",
+    "optuna_tpe": "optimizers.optuna_samplers:OptunaTPE",
+    "non_regularized_evolution": "optimizers.regularized_evolution:NonRegularizedEvolution",
 }
 
 

@@ -38,23 +38,23 @@ class RegularizedEvolution(Optimizer):
         self._asked_random = 0
 
     def ask(self) -> Trial:
-        size = self.hp["population_size"]
+        size = self.settings["population_size"]
         if self._asked_random < size and len(self.population) < size:
             self._asked_random += 1
             return self.new_trial(self.sampler.sample(self.rng))
         if not self.population:
             return self.new_trial(self.sampler.sample(self.rng))
         members = self.population
-        picks = self.rng.integers(len(members), size=self.hp["sample_size"]).tolist()
+        picks = self.rng.integers(len(members), size=self.settings["sample_size"]).tolist()
         parent = min(map(members.__getitem__, picks), key=_fitness)  # lowest error, first wins
         return self.new_trial(self.sampler.mutate(parent[0], self.rng))
 
     def tell(self, trial: Trial, result: Result) -> None:
-        if result.invalid and self.hp["resample_invalid"]:
+        if result.invalid and self.settings["resample_invalid"]:
             return
         fitness = float("inf") if result.invalid else result.validation_error
         self.population.append((trial.config, fitness))
-        if len(self.population) > self.hp["population_size"]:
+        if len(self.population) > self.settings["population_size"]:
             self.remove_one()
 
     def remove_one(self) -> None:

@@ -92,12 +92,12 @@ class Reinforce(Optimizer):
         if result.invalid:
             return
         reward = 1.0 - result.validation_error
-        m = self.hp["momentum"]
+        m = self.settings["momentum"]
         baseline = reward if self._steps == 0 else self._ema / (1 - m ** self._steps)
         advantage = reward - baseline
         grad = -self._probs
         grad[self._rows, trial.info["picks"]] += 1.0
-        self.logits += self.hp["learning_rate"] * advantage * grad
+        self.logits += self.settings["learning_rate"] * advantage * grad
         self._ema = m * self._ema + (1 - m) * reward
         self._steps += 1
         self._probs, self._thresholds = self._distribution()

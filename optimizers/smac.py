@@ -54,20 +54,20 @@ class SMAC(Optimizer):
         from smac.model.random_forest import RandomForest
 
         self._dir = tempfile.mkdtemp(prefix="nasbench-smac-")
-        hp = self.hp
+        s = self.settings
         scenario = Scenario(space, deterministic=False, n_trials=10**9,
                             seed=int(self.rng.integers(2**31 - 1)), output_directory=self._dir)
         self._facade = HPO(
             scenario, target_function=_never_called,
             model=RandomForest(  # HPO.get_model's settings, but single-threaded
-                configspace=space, n_trees=hp["n_trees"], log_y=True, ratio_features=1.0,
+                configspace=space, n_trees=s["n_trees"], log_y=True, ratio_features=1.0,
                 min_samples_split=2, min_samples_leaf=1, seed=scenario.seed, n_jobs=1),
-            random_design=HPO.get_random_design(scenario, probability=hp["random_probability"]),
-            intensifier=HPO.get_intensifier(scenario, max_config_calls=hp["max_config_calls"]),
-            initial_design=HPO.get_initial_design(scenario, n_configs=hp["initial_configs"]),
+            random_design=HPO.get_random_design(scenario, probability=s["random_probability"]),
+            intensifier=HPO.get_intensifier(scenario, max_config_calls=s["max_config_calls"]),
+            initial_design=HPO.get_initial_design(scenario, n_configs=s["initial_configs"]),
             acquisition_maximizer=HPO.get_acquisition_maximizer(
-                scenario, challengers=hp["challengers"],
-                local_search_iterations=hp["local_search_iterations"]),
+                scenario, challengers=s["challengers"],
+                local_search_iterations=s["local_search_iterations"]),
             overwrite=True, logging_level=False)  # False: leave the logging setup alone
         self._infos = {}
 

@@ -111,9 +111,9 @@ class TPE(Optimizer):
     def __init__(self, space, budgets, rng=None, **hyperparameters):
         super().__init__(space, budgets, rng, **hyperparameters)
         SpaceSampler(space)  # same support checks as the other optimizers
-        settings = {k: v for k, v in self.hp.items() if k != "engine"}
+        settings = {k: v for k, v in self.settings.items() if k != "engine"}
         self.spec = hyperopt_spec(space)
-        if self.hp["engine"] == "running":
+        if self.settings["engine"] == "running":
             self.engine: RunningTPE | None = RunningTPE(self.spec, **settings)
             return
         self.engine = None

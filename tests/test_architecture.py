@@ -94,6 +94,8 @@ def test_the_layers_of_running_an_experiment(graph):
 
     assert uses("config") == set()            # the schema and loader need nothing else
     assert uses("events") == set()
+    assert uses("bookkeeping") == {"events"}   # the simulator's and the live loop's
+    assert uses("simulator") <= {"bookkeeping", "events"}
     assert uses("results") <= {"config", "events"}
     assert uses("plan") <= {"config", "results"}
     assert uses("watchdog") == set()
@@ -101,9 +103,13 @@ def test_the_layers_of_running_an_experiment(graph):
     for backend in ("local_backend", "ray_backend", "live"):
         assert "runner" not in uses(backend) and "backends" not in uses(backend)
         assert uses(backend) <= {"config", "plan", "task", "cluster", "results", "events",
-                                 "simulator", "trainer_actor", "node_check", "watchdog"}
+                                 "simulator", "bookkeeping", "trainer_actor", "node_check",
+                                 "watchdog"}
     assert uses("node_check") <= {"config", "task"}
-    assert uses("report") <= {"results", "figures", "page", "stats", "sensitivity", "speedup"}
+    assert uses("report") <= {"results", "figures", "page", "stats", "sensitivity", "speedup",
+                              "report_tables", "report_text"}
+    assert uses("report_tables") <= {"results", "stats"}          # the numbers
+    assert uses("report_text") <= {"results", "figures", "stats"}  # their words
     assert uses("sensitivity") <= {"config", "figures", "page"}   # the grids' figure
     assert uses("speedup") <= {"page"}                            # against random search
     assert not uses("table_builder") & {"runner", "task", "plan", "backends"}

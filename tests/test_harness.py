@@ -145,7 +145,7 @@ class Exhausting(Optimizer):
         self.inner = get_optimizer("random_search")(space, budgets, self.rng)
 
     def ask(self):
-        if self._next_id == self.hp["proposals"]:
+        if self._next_id == self.settings["proposals"]:
             raise SearchExhausted("nothing left")
         self._next_id += 1
         return self.inner.ask()

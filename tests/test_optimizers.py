@@ -104,7 +104,7 @@ def test_regularized_evolution_mutates_exactly_one_hyperparameter(objective):
     # tournaments pick the fittest of the sample: a lone strong member is a parent from now on
     best = opt.population[-1][0]
     opt.population[-1] = (best, 0.0)
-    opt.hp["sample_size"] = 200   # a sample that contains every member
+    opt.settings["sample_size"] = 200   # a sample that contains every member
     for _ in range(10):
         child = opt.ask().config
         assert sum(child[k] != best[k] for k in best) == 1
@@ -327,7 +327,7 @@ def test_optuna_and_hyperopt_errors_name_the_experiment_entry(tmp_path, monkeypa
 
     assert entry("optuna:Nope").startswith(f"{tmp_path / 'exp.yaml'}:7: optimizers.1: ")
     assert "refused its params" in entry("optuna:NSGAIISampler", "{population_size: 1}")
-    assert "needs encoding C, not A" in entry("optuna:CmaEsSampler")
+    assert "all categorical (encodings A and B): use encoding C" in entry("optuna:CmaEsSampler")
     if importlib.util.find_spec("torch") is None:
         assert "optuna:GPSampler needs the package 'torch'" in entry("optuna:GPSampler")
     real = importlib.util.find_spec

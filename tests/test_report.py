@@ -462,7 +462,8 @@ def test_the_page_says_when_no_test_can_reach_alpha(tmp_path):
 
 
 def test_a_failed_optimizer_never_disappears(tmp_path):
-    from harness.report import _counts, failure_notes
+    from harness.report import failure_notes
+    from harness.report_text import run_counts
     from harness.results import load
 
     final_regrets(tmp_path, {"a": dict(enumerate(A[:3]))})
@@ -475,7 +476,7 @@ def test_a_failed_optimizer_never_disappears(tmp_path):
     loaded = load(tmp_path)
     assert loaded.failures == {"a": {3: "ValueError: boom 3", 4: "ValueError: boom 4"},
                                "broken": {0: "ValueError: boom 0", 1: "ValueError: boom 1"}}
-    assert _counts(loaded, ["a", "broken"]) == {"a": "3 runs; 2 of 5 failed",
+    assert run_counts(loaded, ["a", "broken"]) == {"a": "3 runs; 2 of 5 failed",
                                                 "broken": "all 2 runs failed"}
     assert failure_notes(loaded) == [
         "a: 2 of 5 runs failed (first, seed 3: ValueError: boom 3; tracebacks in "

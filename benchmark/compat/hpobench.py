@@ -163,12 +163,11 @@ class NASCifar10BaseBenchmark:
 def _rng(rng) -> np.random.Generator:
     """HPOBench's ``get_rng`` without the global RNG: a Generator is used as given, a
     RandomState seeds a Generator with one draw, an int seeds one, None uses fresh entropy."""
-    if isinstance(rng, np.random.Generator):
-        return rng
     if isinstance(rng, np.random.RandomState):
         return np.random.default_rng(int(rng.randint(2**31)))
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
+    if rng is None or isinstance(rng, (int, np.integer, np.random.Generator)) and not isinstance(
+            rng, bool):
+        return np.random.default_rng(rng)   # a Generator is used as given
     raise ValueError(f"rng must be an int, None, a RandomState or a Generator, got {rng!r}")
 
 

@@ -49,9 +49,7 @@ class ModelSpec(_ModelSpec):
     Entries must be 0 or 1 (the original accepted any number, with undefined results)."""
 
     def __init__(self, matrix: Any, ops: list[str], data_format: str = "channels_last"):
-        if not isinstance(matrix, np.ndarray):
-            matrix = np.array(matrix)
-        shape = np.shape(matrix)
+        shape = np.shape(matrix := np.asarray(matrix))
         if len(shape) != 2 or shape[0] != shape[1]:
             raise ValueError("matrix must be square")
         if shape[0] != len(ops):

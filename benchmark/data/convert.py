@@ -24,7 +24,20 @@ def default_store_path(src: Path) -> Path:
 
 def convert(src: str | os.PathLike, out: str | os.PathLike | None = None,
             progress: bool = True) -> Path:
-    """Convert ``src`` into a store at ``out`` (default ``<src>.store`` beside it)."""
+    """Convert an official file into a store (``nasbench data convert``).
+
+    Args:
+        src: ``nasbench_full.tfrecord`` or ``nasbench_only108.tfrecord``.
+        out: the store directory (None: ``<src>.store`` beside it).
+        progress: show a progress bar.
+
+    Returns:
+        The store directory.
+
+    Raises:
+        MissingFileError: no ``src``.
+        DataFormatError: ``src`` is not an official NAS-Bench-101 file.
+    """
     from tqdm import tqdm
 
     src = Path(src)

@@ -81,7 +81,23 @@ def fetch(url: str, dest: Path, sha256: str, progress: bool = True, timeout: flo
 def download(which: str = "only108", directory: str | os.PathLike = ".", *,
              url: str | None = None, sha256: str | None = None, convert_after: bool = True,
              progress: bool = True) -> Path:
-    """Download (``full`` or ``only108``), verify and convert; returns the store path."""
+    """Download an official file, verify and convert it (``nasbench data download``).
+
+    Args:
+        which: ``full`` or ``only108``.
+        directory: the download folder.
+        url, sha256: another source and its checksum (mirrors, tests).
+        convert_after: convert into a store.
+        progress: show a progress bar.
+
+    Returns:
+        The store path (the file's, without ``convert_after``).
+
+    Raises:
+        InputError: an unknown ``which``, or a ``url`` without ``sha256``.
+        DownloadError: the server cannot be reached or refuses.
+        DataFormatError: the download does not match its checksum.
+    """
     if which not in OFFICIAL:
         raise InputError(f"unknown file {which!r}; one of {', '.join(OFFICIAL)}")
     default_url, default_sha = OFFICIAL[which]

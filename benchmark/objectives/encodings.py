@@ -17,6 +17,7 @@ import numpy as np
 
 from ..space.constants import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICES, MAXPOOL3X3,
                                OUTPUT, slot_bit)
+from ..space.enumeration import bitmask_matrix
 from ..space.errors import InputError
 from ..space.spec import ModelSpec
 
@@ -25,8 +26,6 @@ OP_CHOICES = (CONV1X1, CONV3X3, MAXPOOL3X3)
 NUM_SLOTS = MAX_VERTICES * (MAX_VERTICES - 1) // 2          # 21
 ROW_MAJOR = list(zip(*np.triu_indices(MAX_VERTICES, k=1)))   # A and C: edge i -> (row, col)
 OP_NAMES = [f"op_node_{i}" for i in range(MAX_VERTICES - 2)]
-_A_BITS = [(f"edge_{i}", 1 << slot_bit(int(r), int(c)))
-           for i, (r, c) in enumerate(ROW_MAJOR)]
 
 
 def _b_slot(bit: int) -> tuple[int, int]:
@@ -65,7 +64,8 @@ class Encoding:
     def __init__(self) -> None:
         self._size = len(self.hyperparameters)
         self._ops_of = operator.itemgetter(*OP_NAMES)
-        self._edges_of_config = operator.itemgetter(*self.hyperparameters[len(OP_NAMES):])
+        self.edge_names = list(self.hyperparameters[len(OP_NAMES):])
+        self._edges_of_config = operator.itemgetter(*self.edge_names)
 
     def fast_raw(self, config: Mapping[str, Any]) -> tuple[int, tuple[str, ...]] | None:
         """``(raw_mask, interior ops)`` of a plain, well-formed configuration (exactly the
@@ -92,6 +92,9 @@ class Encoding:
         return self._mask_of_edges(edges)
 
     def _mask_of_edges(self, edges: tuple) -> int:
+        """The raw mask of valid edge hyperparameter values (in :attr:`edge_names` order): the
+        one route from a configuration to its edges (:meth:`raw_mask`, :meth:`_matrix` and
+        the fast path all go through it)."""
         raise NotImplementedError
 
     def config_space(self, seed: int | None = None) -> CS.ConfigurationSpace:
@@ -111,8 +114,7 @@ class Encoding:
 
     def raw_mask(self, config: Mapping[str, Any]) -> int:
         """The raw cell's edges as a ``gen_is_edge_fn`` bitmask (bit x + y(y-1)/2 is (x, y))."""
-        matrix = self._matrix(config)
-        return sum(1 << slot_bit(int(x), int(y)) for x, y in zip(*np.nonzero(matrix)))
+        return self._mask_of_edges(tuple(config[n] for n in self.edge_names))
 
     def interior_ops(self, config: Mapping[str, Any]) -> tuple[str, ...]:
         """The ops of the raw cell's vertices 1..5 (what the table's look-up takes)."""
@@ -142,7 +144,8 @@ class Encoding:
         return config
 
     def _matrix(self, config: Mapping[str, Any]) -> np.ndarray:
-        raise NotImplementedError
+        """The raw 7x7 adjacency matrix (of :meth:`raw_mask`)."""
+        return bitmask_matrix(self.raw_mask(config), MAX_VERTICES)
 
     def _edges_of(self, matrix: np.ndarray) -> dict[str, Any]:
         raise NotImplementedError
@@ -199,20 +202,11 @@ class NASCifar10A(Encoding):
             if not _is_int(v) or v not in (0, 1):
                 raise ConfigError(f"A: edge_{i} = {v!r} is not 0 or 1")
 
-    def _matrix(self, config):
-        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
-        for i, (r, c) in enumerate(ROW_MAJOR):
-            matrix[r, c] = config[f"edge_{i}"]
-        return matrix
-
     def _edges_of(self, matrix):
         return {f"edge_{i}": int(matrix[r, c]) for i, (r, c) in enumerate(ROW_MAJOR)}
 
-    def raw_mask(self, config):
-        return sum(bit for name, bit in _A_BITS if config[name])
-
     _edge_values = frozenset({0, 1})
-    _bits = tuple(bit for _, bit in _A_BITS)
+    _bits = tuple(1 << slot_bit(int(r), int(c)) for r, c in ROW_MAJOR)
 
     def _mask_of_edges(self, edges):
         return sum(compress(self._bits, edges))
@@ -235,15 +229,6 @@ class NASCifar10B(Encoding):
                 raise ConfigError(f"B: edge_{i} = {v!r} is not an integer in 0..{NUM_SLOTS - 1}")
 
     max_raw_edges = NUM_SLOTS  # 9 edge choices never make more than 9 edges
-
-    def _matrix(self, config):
-        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
-        for i in range(MAX_EDGES):
-            matrix[B_SLOTS[config[f"edge_{i}"]]] = 1
-        return matrix
-
-    def raw_mask(self, config):
-        return self._mask_of_edges([config[f"edge_{i}"] for i in range(MAX_EDGES)])
 
     _edge_values = frozenset(range(NUM_SLOTS))
 
@@ -297,13 +282,10 @@ class NASCifar10C(Encoding):
         top = heapq.nlargest(k, range(NUM_SLOTS), key=weights.__getitem__)
         return sum(map(self._bits.__getitem__, top))
 
-    def _matrix(self, config):
-        weights = [config[f"edge_{i}"] for i in range(NUM_SLOTS)]
-        chosen = np.argsort(weights)[::-1][:config["num_edges"]]
-        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
-        for i in chosen:
-            matrix[ROW_MAJOR[i]] = 1
-        return matrix
+    def _mask_of_edges(self, edges):
+        """The ``num_edges`` largest weights' slots (ties: numpy's argsort's choice)."""
+        k, *weights = edges
+        return sum(self._bits[i] for i in np.argsort(weights)[::-1][:k])
 
     def _edges_of(self, matrix):
         on = [i for i, rc in enumerate(ROW_MAJOR) if matrix[rc]]
@@ -360,15 +342,6 @@ class SmallNASCifar10A(NASCifar10A):
     def raw_cell(self, config):
         self.check(config)
         return self._matrix(config), [INPUT, *self.interior_ops(config), OUTPUT]
-
-    def raw_mask(self, config):
-        return sum(bit for name, bit in zip(self.edge_names, self._bits) if config[name])
-
-    def _matrix(self, config):
-        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
-        for name, (r, c) in zip(self.edge_names, self._cells):
-            matrix[r, c] = config[name]
-        return matrix
 
     def _check_edges(self, config):
         for n in self.edge_names:

@@ -117,8 +117,8 @@ class PicklesViews:
 class RawCellIndex(PicklesViews):
     """Pruning and graph numbers for every raw 7-vertex mask, against one store's look-up.
 
-    Read per evaluation, so the arrays are held as memoryviews (an item is a Python int at
-    once, ~4x faster than a numpy scalar) and the label code of every interior-op tuple is
+    Read per evaluation, so the arrays are held as memoryviews (an item reads as a Python int,
+    no numpy scalar is made) and the label code of every interior-op tuple is
     precomputed for each pattern of surviving vertices."""
 
     _views = ("_cell_of", "_graph", "_keep")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import ConfigSpace as CS
 import numpy as np
@@ -11,15 +11,10 @@ import numpy as np
 from ..api import NASBench
 from ..data.store import repeat_mean
 from ..errors import CellNotInStoreError, InputError
+from ..policies import AbsentPolicy, CellsPolicy, CostPolicy, RepeatPolicy, check_policy
 from ..space.constants import MAX_VERTICES, NUM_REPEATS
 from .encodings import ConfigError, Encoding, get_encoding
 from .lookup import ABSENT, PicklesViews, RawCellIndex
-
-
-RepeatPolicy = Literal["sample", "mean", 0, 1, 2]
-CostPolicy = Literal["one", "sum"]
-AbsentPolicy = Literal["error", "invalid"]
-CellsPolicy = Literal["all", "store"]
 
 
 #: The hyperparameter of the ``cells='store'`` space.
@@ -63,6 +58,16 @@ class Objective(PicklesViews):
     the cells a partial store holds (the encoding's structure is not seen then).
     ``max_vertices`` below 7 searches encoding A over that many vertices (6: NAS-Bench-Mini);
     the regrets are then against the best cell of that smaller space.
+
+    Args:
+        nasbench: the table.
+        encoding: ``'A'``, ``'B'``, ``'C'`` or an :class:`Encoding`.
+        repeat, cost, absent, cells: the policies above (:mod:`benchmark.policies`).
+        max_vertices: 7, or fewer for encoding A over a smaller space.
+
+    Raises:
+        InputError: an unknown encoding or policy, or ``max_vertices`` with another encoding
+            or ``cells='store'``.
     """
 
     _views = ("_val_flat", "_time_flat", "_test_error")   # read per evaluation
@@ -74,22 +79,20 @@ class Objective(PicklesViews):
         self.nasbench = nasbench
         self.encoding = (get_encoding(encoding, max_vertices) if isinstance(encoding, str)
                          else encoding)
-        for name, value, allowed in (("repeat", repeat, ("sample", "mean", 0, 1, 2)),
-                                     ("cost", cost, ("one", "sum")),
-                                     ("absent", absent, ("error", "invalid")),
-                                     ("cells", cells, ("all", "store"))):
-            if value not in allowed or isinstance(value, bool):
-                raise InputError(f"{name} policy must be one of {list(allowed)}, got {value!r}")
+        for name, value, policy in (("repeat", repeat, RepeatPolicy), ("cost", cost, CostPolicy),
+                                    ("absent", absent, AbsentPolicy),
+                                    ("cells", cells, CellsPolicy)):
+            check_policy(name, value, policy)
         self.repeat, self.cost_policy = repeat, cost
         self.absent_policy, self.cells_policy = absent, cells
         self.budgets: list[int] = list(nasbench.budgets)
-        self._b = {e: i for i, e in enumerate(self.budgets)}
+        self._budget_index = {e: i for i, e in enumerate(self.budgets)}
         self._val = {e: nasbench.metric("final_validation_accuracy", e) for e in self.budgets}
         self._time = {e: nasbench.metric("final_training_time", e) for e in self.budgets}
         self._time_sum = {e: t.astype(np.float64).sum(axis=1) for e, t in self._time.items()}
         # flat memoryviews of the (cells, budgets, 3) arrays for the per-evaluation path: one
-        # read at ((row * budgets) + budget index) * 3 + repeat gives a Python float (a numpy
-        # scalar and float() cost ~3x more); float32 -> float is exact either way
+        # read at ((row * budgets) + budget index) * 3 + repeat gives a Python float (no numpy
+        # scalar is made per evaluation); float32 -> float is exact either way
         self._val_flat = _flat_view(nasbench.runs("final_validation_accuracy"))
         self._time_flat = _flat_view(nasbench.runs("final_training_time"))
         self._stride = NUM_REPEATS * len(self.budgets)
@@ -157,10 +160,25 @@ class Objective(PicklesViews):
 
     def evaluate(self, config: Mapping[str, Any], budget: int | None = None,
                  rng: np.random.Generator | None = None) -> EvalResult:
-        """Look up one evaluation; the run is drawn from ``rng`` under the 'sample' policy."""
+        """Look up one evaluation.
+
+        Args:
+            config: a configuration of :meth:`config_space` (any mapping of its names).
+            budget: the epochs, one of ``budgets`` (None: the largest).
+            rng: the Generator the run is drawn from under the 'sample' repeat policy.
+
+        Returns:
+            The :class:`EvalResult`; an invalid cell is a loss of 1 at cost 0.
+
+        Raises:
+            ConfigError: a configuration that does not fit the encoding (names the value).
+            InputError: a budget the table does not have.
+            CellNotInStoreError: a valid cell a partial store lacks, under ``absent='error'``.
+            ValueError: the 'sample' policy without ``rng``.
+        """
         if budget is None:
             budget = self.max_budget
-        elif budget not in self._b:
+        elif budget not in self._budget_index:
             raise InputError(f"budget {budget!r} is not one of this table's budgets "
                              f"{self.budgets}")
         row = self.row(config)
@@ -194,7 +212,7 @@ class Objective(PicklesViews):
                 raise ValueError("the 'sample' repeat policy needs rng, a numpy Generator")
             else:
                 r = self._draw_repeat(rng)
-            k = self._stride * row + NUM_REPEATS * self._b[budget] + r
+            k = self._stride * row + NUM_REPEATS * self._budget_index[budget] + r
             v, t = self._val_flat[k], self._time_flat[k]
         if self.cost_policy == "sum":
             t = float(self._time_sum[budget][row])

@@ -11,6 +11,15 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``nasbench``: run one command.
+
+    Args:
+        argv: the arguments after ``nasbench`` (None: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 done, 1 some runs failed, 2 a user error (one line on stderr, no
+        traceback), 130 interrupted.
+    """
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see app.main's re-exec
         from .app import main as run

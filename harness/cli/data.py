@@ -7,55 +7,49 @@ from pathlib import Path
 
 from benchmark.errors import InputError
 
-from .util import examples, folder_path
+from .util import command, command_group, folder_path
 
 
 def register(groups: argparse._SubParsersAction) -> None:
-    p = groups.add_parser("data", help="the table: convert, download, info, verify, query",
-                          description="NAS-Bench-101 tables and stores.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = command_group(groups, "data", "the table: convert, download, info, verify, query",
+                        "NAS-Bench-101 tables and stores.")
 
-    c = sub.add_parser("convert", help="convert an official .tfrecord into a store", **examples(
-        "nasbench data convert nasbench_only108.tfrecord",
-        "nasbench data convert nasbench_full.tfrecord --out ~/nb101-full"))
+    c = command(sub, "convert", "convert an official .tfrecord into a store", cmd_convert,
+                "nasbench data convert nasbench_only108.tfrecord",
+                "nasbench data convert nasbench_full.tfrecord --out ~/nb101-full")
     c.add_argument("src", type=Path, help="nasbench_full.tfrecord or nasbench_only108.tfrecord")
     c.add_argument("--out", type=folder_path,
                    help="store directory (default: <src>.store beside it)")
-    c.set_defaults(func=cmd_convert)
 
-    d = sub.add_parser("download", help="download the official file, verify, convert", **examples(
-        "nasbench data download --only108 --dir ~/nb101"))
+    d = command(sub, "download", "download the official file, verify, convert", cmd_download,
+                "nasbench data download --only108 --dir ~/nb101")
     which = d.add_mutually_exclusive_group()
     which.add_argument("--full", dest="which", action="store_const", const="full",
                        help="nasbench_full.tfrecord (~1.95 GB, budgets 4/12/36/108)")
     which.add_argument("--only108", dest="which", action="store_const", const="only108",
                        help="nasbench_only108.tfrecord (~499 MB; the default)")
-    d.add_argument("--dir", type=Path, default=Path("."), help="download folder (default: .)")
-    d.add_argument("--url", help="override the download URL (mirrors, tests)")
-    d.add_argument("--sha256", help="override the expected SHA256 (with --url)")
-    d.set_defaults(func=cmd_download, which="only108")
+    d.set_defaults(which="only108")
 
-    f = sub.add_parser("cifar10", help="download the official CIFAR-10 python tarball, verified",
-                       **examples("nasbench data cifar10 --dir ~/data"))
-    f.add_argument("--dir", type=Path, default=Path("."), help="download folder (default: .)")
-    f.add_argument("--url", help="override the download URL (mirrors, tests)")
-    f.add_argument("--sha256", help="override the expected SHA256 (with --url)")
-    f.set_defaults(func=cmd_cifar10)
+    f = command(sub, "cifar10", "download the official CIFAR-10 python tarball, verified",
+                cmd_cifar10, "nasbench data cifar10 --dir ~/data")
+    for download in (d, f):
+        download.add_argument("--dir", type=Path, default=Path("."),
+                              help="download folder (default: .)")
+        download.add_argument("--url", help="override the download URL (mirrors, tests)")
+        download.add_argument("--sha256", help="override the expected SHA256 (with --url)")
 
-    i = sub.add_parser("info", help="summary of a store", **examples(
-        "nasbench data info ~/nb101/nasbench_only108.store", "nasbench data info surrogate"))
+    i = command(sub, "info", "summary of a store", cmd_info,
+                "nasbench data info ~/nb101/nasbench_only108.store", "nasbench data info surrogate")
     i.add_argument("store", nargs="?", default="surrogate",
                    help="store directory, .tfrecord, or 'surrogate' (the embedded table, default)")
-    i.set_defaults(func=cmd_info)
 
-    v = sub.add_parser("verify", help="re-check every array of a store against its manifest's "
-                       "SHA256", **examples("nasbench data verify ~/nb101/nasbench_only108.store"))
+    v = command(sub, "verify", "re-check every array of a store against its manifest's SHA256",
+                cmd_verify, "nasbench data verify ~/nb101/nasbench_only108.store")
     v.add_argument("store", type=Path, help="store directory")
-    v.set_defaults(func=cmd_verify)
 
-    q = sub.add_parser("query", help="metrics of one cell as JSON", **examples(
-        "nasbench data query --hash 28cfc7874f6d200472e1a9dcd8650aa0 --data surrogate",
-        "nasbench data query --matrix '[[0,1],[0,0]]' --ops input,output --epochs 12"))
+    q = command(sub, "query", "metrics of one cell as JSON", cmd_query,
+                "nasbench data query --hash 28cfc7874f6d200472e1a9dcd8650aa0 --data surrogate",
+                "nasbench data query --matrix '[[0,1],[0,0]]' --ops input,output --epochs 12")
     key = q.add_mutually_exclusive_group(required=True)
     key.add_argument("--hash", help="module hash")
     key.add_argument("--matrix", help="adjacency as JSON (with --ops)")
@@ -63,7 +57,6 @@ def register(groups: argparse._SubParsersAction) -> None:
     q.add_argument("--epochs", type=int, help="budget (default: every budget of the store)")
     q.add_argument("--data", default="surrogate", type=folder_path,
                    help="store, .tfrecord or 'surrogate'")
-    q.set_defaults(func=cmd_query)
 
 
 def open_table(name: str):

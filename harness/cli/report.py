@@ -29,27 +29,28 @@ def register(groups: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """``nasbench report``: the report of ``args.folder``, each setting from its flag, else the
+    folder's experiment (``report:``), else its default.
+
+    Args:
+        args: the parsed command line (see :func:`register`).
+
+    Returns:
+        The exit status, 0.
+
+    Raises:
+        harness.report.ReportError: nothing to report (no such folder, no readable run).
+    """
+    from harness.config import ReportConfig, read_saved
     from harness.report import report
 
-    planned = _planned(args.folder)
-    times = positive_times(args.times) if args.times is not None else planned.get("times")
-    times = [float(t) for t in times] if isinstance(times, list) and times else None
-    out = report(args.folder, times=times, aggregate=args.aggregate or _choice(
-        planned.get("aggregate"), ("mean", "median", "iqm"), "mean"), out=args.out,
-        baseline=args.baseline or _choice(planned.get("baseline"), None, None),
-        all_pairs=args.all_pairs or planned.get("pairs") == "all")
+    saved = read_saved(args.folder)
+    options = (saved.report if saved else ReportConfig()).options()
+    if args.times is not None:
+        options["times"] = positive_times(args.times)
+    options["aggregate"] = args.aggregate or options["aggregate"]
+    options["baseline"] = args.baseline or options["baseline"]
+    options["all_pairs"] = args.all_pairs or options["all_pairs"]
+    out = report(args.folder, out=args.out, **options)
     print(f"figures and tables in {out}")
     return 0
-
-
-def _planned(folder: Path) -> dict:
-    """The ``report`` section of the folder's experiment (empty if it has none)."""
-    from harness.results import read_experiment
-
-    section = (read_experiment(folder) or {}).get("report")
-    return section if isinstance(section, dict) else {}
-
-
-def _choice(value, allowed, default):
-    """``value`` if it is a string (among ``allowed``, when given), else ``default``."""
-    return value if isinstance(value, str) and (allowed is None or value in allowed) else default

@@ -73,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if done:
         log.info("%s: %d runs done now, results in %s", experiment.name, done, output)
     else:
-        total = len(experiment.optimizers) * len(experiment.seed_list)
+        total = len(experiment.runs())
         log.info("%s: all %d runs already done, results in %s", experiment.name, total, output)
     if failures:  # first: a report that fails for want of results must not hide why
         print(f"nasbench: {len(failures)} run(s) failed (tracebacks in {output}/runs/*/"
@@ -85,7 +85,5 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.results import run_files
 
         if run_files(output):
-            report(output, times=experiment.report.times, aggregate=experiment.report.aggregate,
-                   baseline=experiment.report.baseline,
-                   all_pairs=experiment.report.pairs == "all")
+            report(output, **experiment.report.options())
     return 1 if failures else 0

@@ -15,29 +15,24 @@ from benchmark.fileutil import atomic_writer
 
 from benchmark.errors import InputError
 
-from .util import examples
+from .util import command, command_group
 
 
 
 def register(groups: argparse._SubParsersAction) -> None:
-    p = groups.add_parser("space", help="the search space: hash, info, export",
-                          description="The NAS-Bench-101 search space.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = command_group(groups, "space", "the search space: hash, info, export",
+                        "The NAS-Bench-101 search space.")
 
-    h = sub.add_parser("hash", help="official hash of a cell", **examples(
-        "nasbench space hash --matrix '[[0,1],[0,0]]' --ops input,output"))
+    h = command(sub, "hash", "official hash of a cell", cmd_hash,
+                "nasbench space hash --matrix '[[0,1],[0,0]]' --ops input,output")
     h.add_argument("--matrix", required=True, help="adjacency as JSON, rows are sources")
     h.add_argument("--ops", required=True, help="comma-joined ops, with input and output")
-    h.set_defaults(func=cmd_hash)
 
-    i = sub.add_parser("info", help="cell counts per vertex number", **examples(
-        "nasbench space info"))
-    i.set_defaults(func=cmd_info)
+    command(sub, "info", "cell counts per vertex number", cmd_info, "nasbench space info")
 
-    e = sub.add_parser("export", help="every cell as TSV, sorted by hash", **examples(
-        "nasbench space export --out cells.tsv", "nasbench space export | head"))
+    e = command(sub, "export", "every cell as TSV, sorted by hash", cmd_export,
+                "nasbench space export --out cells.tsv", "nasbench space export | head")
     e.add_argument("--out", type=Path, help="file to write (default: stdout)")
-    e.set_defaults(func=cmd_export)
 
 
 def parse_spec(matrix: str, ops: str) -> ModelSpec:

@@ -14,6 +14,22 @@ def examples(*lines: str) -> dict:
             "formatter_class": argparse.RawDescriptionHelpFormatter}
 
 
+def command_group(groups: argparse._SubParsersAction, name: str, help: str,
+                  description: str) -> argparse._SubParsersAction:
+    """A group of commands, ``nasbench NAME COMMAND``: the action its commands are added to."""
+    group = groups.add_parser(name, help=help, description=description)
+    return group.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+
+def command(sub: argparse._SubParsersAction, name: str, help: str, run,
+            *example_lines: str) -> argparse.ArgumentParser:
+    """One command of a group (see :func:`command_group`), carried out by ``run(args)``, with
+    usage examples in its ``--help``."""
+    parser = sub.add_parser(name, help=help, **examples(*example_lines))
+    parser.set_defaults(func=run)
+    return parser
+
+
 def folder_path(text: str) -> Path:
     """An argparse type: a path that is not empty (``Path('')`` would silently mean '.')."""
     if not text.strip():
