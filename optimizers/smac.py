@@ -45,7 +45,10 @@ class SMAC(Optimizer):
               "challengers": Param(10_000, int, 1, None,
                                    help="random acquisition candidates per ask"),
               "local_search_iterations": Param(10, int, 1, None,
-                                               help="local searches of the acquisition function")}
+                                               help="local searches of the acquisition function"),
+              "engine": Param("fast", str, choices=("fast", "smac3"),
+                              help="SMAC3 with exact replacements of its hot paths (ours) or "
+                                   "SMAC3's own code path: the same decisions")}
 
     def __init__(self, space, budgets, rng=None, **hyperparameters):
         super().__init__(space, budgets, rng, **hyperparameters)
@@ -53,6 +56,11 @@ class SMAC(Optimizer):
         from smac import Scenario
         from smac.model.random_forest import RandomForest
 
+        fast = self.hp["engine"] == "fast"
+        if fast:
+            from .smac_fast import FastRandomForest as RandomForest  # noqa: F811
+            from .smac_fast import install
+            from .smac_selector import BatchedConfigSelector
         self._dir = tempfile.mkdtemp(prefix="nasbench-smac-")
         hp = self.hp
         scenario = Scenario(space, deterministic=False, n_trials=10**9,
@@ -68,14 +76,18 @@ class SMAC(Optimizer):
             acquisition_maximizer=HPO.get_acquisition_maximizer(
                 scenario, challengers=hp["challengers"],
                 local_search_iterations=hp["local_search_iterations"]),
+            config_selector=BatchedConfigSelector(scenario) if fast else None,  # None: SMAC's
             overwrite=True, logging_level=False)  # False: leave the logging setup alone
+        if fast:
+            install(self._facade)
+        self._exact_equality = _fast_configuration_equality if fast else contextlib.nullcontext
         self._infos = {}
 
     def ask(self) -> Trial:
         from smac.main.exceptions import ConfigurationSpaceExhaustedException
 
         try:
-            with _fast_configuration_equality():
+            with self._exact_equality():
                 info = self._facade.ask()
         except ConfigurationSpaceExhaustedException:   # every configuration already seen
             raise SearchExhausted(f"{self.name}: no new configuration left") from None
@@ -87,7 +99,7 @@ class SMAC(Optimizer):
         from smac.runhistory import TrialValue
 
         cost = 1.0 if result.invalid else result.validation_error
-        with _fast_configuration_equality():
+        with self._exact_equality():
             self._facade.tell(self._infos.pop(trial.id), TrialValue(cost=cost, time=result.cost),
                               save=False)
 

@@ -1,0 +1,233 @@
+"""Exact replacements for SMAC3 2.x's hot paths: the same numbers from the same random draws.
+
+Profiled with the paper's settings (5 trees, random fraction 0.33, one evaluation per
+configuration, 10,000 challengers, 10 local searches) on encoding A, an ask of SMAC3 2.4 spends
+its time in four places, none of them SMAC's decisions:
+
+* **Growing a tree** (``sklearn``'s best-first builder, chosen by SMAC's ``max_leaf_nodes=2**20``)
+  starts by allocating room for 2**21 nodes: ~0.2 s per tree whatever the data, 1 s per
+  retraining.  A tree of ``n`` training rows has at most ``n`` leaves (every leaf holds at least
+  ``min_samples_leaf`` >= 1 of them), so the builder's leaf budget never binds and
+  ``max_leaf_nodes = min(2**20, max(2, n))`` grows the same nodes in the same order from the same
+  random splits (the budget is only counted down, checked against zero, and sizes the first
+  allocation).  :class:`FastRandomForest` trains with that cap.
+* **The leaves' log-mean values** (``EPMRandomForest.fit`` with ``log_y``): a Python loop over the
+  leaves, each masking all ``n`` rows: quadratic in the history.  :func:`_leaf_log_means` visits
+  each leaf's rows once (a stable sort by leaf keeps them in SMAC's order) and takes
+  ``np.log(np.exp(rows).mean())`` of the same values in the same order: the same floats.
+* **Forest predictions**: each call goes through joblib's ``Parallel`` and sklearn's input
+  validation (about a millisecond per call, thousands of calls per acquisition maximization).
+  :meth:`_FastForest.all_trees_pred` calls each tree's own ``predict`` on the same float32 rows
+  into the same (rows x trees) array; the mean and variance are SMAC's own reductions of it.
+* **Random challengers**: ``ConfigurationSpace.sample_configuration(10_000)`` draws in chunks of
+  5 rows when a space has neither conditions nor forbidden clauses (its over-sampling factor is
+  then 0), with ~10 Python calls per hyperparameter and chunk.  :func:`sample_configurations`
+  makes the same ``RandomState`` calls in the same order (per chunk, per hyperparameter, the
+  distribution's own ``randint``/``uniform`` of 5), so it leaves the generator in the same state
+  and returns the same vectors; any other space goes to ConfigSpace's own method.
+
+Every replacement is a subclass wired in by :func:`install`, scoped to one SMAC facade (nothing
+process-wide); ``tests/test_smac_fast.py`` checks run files byte for byte against SMAC3's own path.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from ConfigSpace import Configuration, ConfigurationSpace
+from ConfigSpace.hyperparameters import distributions as dists
+from smac.acquisition.maximizer.random_search import RandomSearch
+from smac.model.random_forest import RandomForest
+from smac.model.random_forest.random_forest import EPMRandomForest
+from sklearn.ensemble._forest import ForestRegressor
+
+#: ConfigSpace's sampling chunk when a space has no conditions and no forbidden clauses.
+_CHUNK = 5
+
+
+class _FastForest(EPMRandomForest):
+    """SMAC's ``EPMRandomForest``: the same trees, leaf values and predictions, less overhead."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight=None) -> None:  # type: ignore
+        assert sample_weight is None, "Sample weights are not supported"
+        ForestRegressor.fit(self, X=X, y=y)
+        self.trainX, self.trainY = X, y
+        if self.log_y:
+            for tree, samples_idx in zip(self.estimators_, self.estimators_samples_):
+                _leaf_log_means(tree, X[samples_idx], y[samples_idx])
+
+    def all_trees_pred(self, X: np.ndarray) -> np.ndarray:
+        if (self.n_outputs_ != 1 or not isinstance(X, np.ndarray) or X.ndim != 2
+                or X.shape[1] != self.n_features_in_ or not np.isfinite(X).all()):
+            return super().all_trees_pred(X)   # whatever sklearn's validation would do
+        X = np.asarray(X, dtype=np.float32)    # sklearn's conversion (validate_data, float32)
+        preds = np.zeros((X.shape[0], self.n_estimators), dtype=np.float64)
+        for tree_idx, e in enumerate(self.estimators_):
+            preds[:, tree_idx] = e.predict(X, check_input=False)
+        return preds
+
+
+def _leaf_log_means(tree, X: np.ndarray, y: np.ndarray) -> None:
+    """Set each leaf's value to ``log(mean(exp(y)))`` of its training rows, as SMAC's loop
+    ``for k in np.unique(leaves): value[k] = np.log(np.exp(y[leaves == k]).mean())`` does."""
+    leaves = tree.apply(X)
+    order = np.argsort(leaves, kind="stable")   # each leaf's rows in SMAC's (mask) order
+    sorted_leaves, sorted_y = leaves[order], y[order]
+    starts = np.flatnonzero(np.r_[True, sorted_leaves[1:] != sorted_leaves[:-1]])
+    ends = np.r_[starts[1:], len(sorted_leaves)]
+    values = tree.tree_.value
+    for k, a, b in zip(sorted_leaves[starts].tolist(), starts.tolist(), ends.tolist()):
+        values[k, 0, 0] = np.log(np.exp(sorted_y[a:b].copy()).mean())
+
+
+class FastRandomForest(RandomForest):
+    """SMAC's ``RandomForest`` training :class:`_FastForest` with the leaf budget capped at the
+    number of training rows (see the module docstring: the same trees)."""
+
+    def _train(self, X: np.ndarray, y: np.ndarray) -> RandomForest:
+        X = self._impute_inactive(X)
+        y = y.flatten()
+        opts = dict(self._rf_opts)
+        if opts["max_leaf_nodes"] is not None:
+            opts["max_leaf_nodes"] = min(opts["max_leaf_nodes"], max(2, len(X)))
+        self._rf = _FastForest(**opts)
+        self._rf.fit(X, y)
+        return self
+
+
+def _sampler(space: ConfigurationSpace):
+    """The per-hyperparameter draw ``f(random_state, n)`` ConfigSpace makes, or None where
+    :func:`sample_configurations` does not apply (conditions, forbidden clauses, other
+    distributions)."""
+    if len(space) == 0 or space.forbidden_clauses or space.conditional_hyperparameters:
+        return None
+    draws = []
+    for hp in space.values():
+        dist = hp._vector_dist
+        if type(dist) is dists.UniformIntegerDistribution:
+            draws.append((dist.size, None))
+        elif type(dist) is dists.UniformIntegerNormalizedDistribution:
+            draws.append((dist.size, float(dist.size - 1)))
+        elif type(dist) is dists.UnitUniformContinuousDistribution:
+            draws.append((None, (dist.lower_vectorized, dist.upper_vectorized)))
+        else:
+            return None
+    return draws
+
+
+def sample_configurations(space: ConfigurationSpace, size: int) -> list[Configuration]:
+    """``space.sample_configuration(size=size)`` (``size`` >= 2): the same configurations and the
+    same state of ``space.random`` after.
+
+    ConfigSpace calls, per chunk of 5 rows and per hyperparameter, the legacy ``RandomState``'s
+    ``randint(0, k, 5)`` (each value: 32-bit Mersenne-Twister outputs masked to the next power
+    of two, redrawn while above ``k - 1``) or ``uniform(lower, upper, 5)`` (each value: two
+    outputs made into a 53-bit double).  This reads the same outputs from a copy of the
+    generator, decodes them in the same order, and advances ``space.random`` by as many."""
+    draws = _sampler(space)
+    if draws is None:
+        return space.sample_configuration(size=size)
+    chunks = -(-size // _CHUNK)
+    kinds = np.repeat(np.tile(np.arange(len(draws)), chunks), _CHUNK)   # draw order
+    masks, bounds, uses = (np.array(v) for v in zip(*(_decoding(n) for n, _ in draws)))
+    use = uses[kinds]                                  # outputs per value when none is redrawn
+    start = np.concatenate(([0], np.cumsum(use)[:-1]))
+    state = space.random.get_state(legacy=False)
+    candidates = np.flatnonzero(masks[kinds] > bounds[kinds])   # k not a power of two
+    raw, bitgen = _raw_outputs(state, int(use.sum()) + len(candidates) + 64)
+    while True:   # the margin covers one redraw per candidate: almost always enough
+        try:
+            redraws = _redraws(raw.tolist(), candidates, start[candidates],
+                               masks[kinds[candidates]], bounds[kinds[candidates]], len(kinds))
+            break
+        except IndexError:
+            raw = np.concatenate((raw, bitgen.random_raw(len(raw))))
+    pos = start + np.concatenate(([0], np.cumsum(redraws)[:-1])) + redraws   # the value's output
+    consumed = int(pos[-1] + use[-1])
+    values = np.empty(len(kinds), dtype=np.float64)
+    for i, (n, extra_arg) in enumerate(draws):
+        sel = np.flatnonzero(kinds == i)
+        if n is None:
+            a = (raw[pos[sel]] >> 5).astype(np.float64)
+            b = (raw[pos[sel] + 1] >> 6).astype(np.float64)
+            lower, upper = extra_arg
+            values[sel] = lower + (upper - lower) * ((a * 67108864.0 + b) / 9007199254740992.0)
+        else:
+            ints = (raw[pos[sel]] & np.uint64(masks[i])).astype(np.int64)
+            values[sel] = ints if extra_arg is None else np.true_divide(ints, extra_arg,
+                                                                        dtype=np.float64)
+    _advance(space.random, state, consumed)
+    matrix = values.reshape(chunks, len(draws), _CHUNK).transpose(1, 0, 2).reshape(
+        len(draws), chunks * _CHUNK)
+    return [Configuration(space, vector=vec) for vec in matrix[:, :size].T]
+
+
+def _redraws(raw: list[int], candidates: np.ndarray, starts: np.ndarray, masks: np.ndarray,
+             bounds: np.ndarray, n: int) -> np.ndarray:
+    """Outputs redrawn at each of ``n`` values (only ``candidates`` can redraw; each redraw
+    shifts every later value by one output): ``randint``'s masked rejection, in order."""
+    redraws = np.zeros(n, dtype=np.int64)
+    extra = 0
+    for v, first, mask, bound in zip(candidates.tolist(), starts.tolist(), masks.tolist(),
+                                      bounds.tolist()):
+        q = first + extra
+        while raw[q] & mask > bound:
+            q += 1
+        if q != first + extra:
+            redraws[v] = q - first - extra
+            extra = q - first
+    return redraws
+
+
+def _decoding(n: int | None) -> tuple[int, int, int]:
+    """(mask, largest value, outputs used) of one value: a randint(0, n) or a uniform (None)."""
+    if n is None:
+        return 0, 0, 2
+    if n == 1:
+        return 0, 0, 0
+    bound = n - 1
+    mask = (1 << bound.bit_length()) - 1
+    return mask, bound, 1
+
+
+def _raw_outputs(state: dict, count: int):
+    """``count`` 32-bit outputs of a copy of a RandomState's Mersenne Twister, and the copy."""
+    bitgen = np.random.MT19937()
+    bitgen.state = {"bit_generator": "MT19937", "state": state["state"]}
+    return bitgen.random_raw(count), bitgen
+
+
+def _advance(rs: np.random.RandomState, state: dict, count: int) -> None:
+    """Set ``rs`` to ``state`` advanced by ``count`` outputs (its Gaussian cache untouched)."""
+    bitgen = np.random.MT19937()
+    bitgen.state = {"bit_generator": "MT19937", "state": state["state"]}
+    bitgen.random_raw(count)
+    rs.set_state({**state, "state": bitgen.state["state"]})
+
+
+class FastRandomSearch(RandomSearch):
+    """SMAC's ``RandomSearch`` sampling through :func:`sample_configurations`."""
+
+    def _maximize(self, previous_configs: list[Configuration], n_points: int,
+                  _sorted: bool = False) -> list[tuple[float, Configuration]]:
+        if n_points <= 1:
+            return super()._maximize(previous_configs, n_points, _sorted)
+        configs = sample_configurations(self._configspace, n_points)
+        origin = ("Acquisition Function Maximizer: Random Search (sorted)" if _sorted
+                  else "Acquisition Function Maximizer: Random Search")
+        for c in configs:
+            c.origin = origin
+        if _sorted:
+            return self._sort_by_acquisition_value(configs)
+        return [(0, c) for c in configs]
+
+
+def install(facade: Any) -> None:
+    """Wire the exact replacements into a SMAC facade built with a :class:`FastRandomForest`
+    model, before its first ask (the random search's generator is still at its seed)."""
+    maximizer = facade._acquisition_maximizer
+    old = maximizer._random_search
+    new = FastRandomSearch(old._configspace, acquisition_function=old._acquisition_function,
+                           challengers=old._challengers, seed=old._seed)
+    new._rng.set_state(old._rng.get_state())
+    maximizer._random_search = new
