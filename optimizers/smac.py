@@ -58,7 +58,7 @@ class SMAC(Optimizer):
 
         fast = self.hp["engine"] == "fast"
         if fast:
-            from .smac_fast import FastRandomForest as RandomForest  # noqa: F811
+            from .smac_fast import FastRandomForest as RandomForest
             from .smac_fast import install
             from .smac_selector import BatchedConfigSelector
         self._dir = tempfile.mkdtemp(prefix="nasbench-smac-")
