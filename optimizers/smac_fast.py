@@ -32,7 +32,6 @@ process-wide); ``tests/test_smac_fast.py`` checks run files byte for byte agains
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -40,11 +39,12 @@ from ConfigSpace import Configuration, ConfigurationSpace
 from ConfigSpace.exceptions import ForbiddenValueError
 from ConfigSpace.hyperparameters import (
     CategoricalHyperparameter,
-    OrdinalHyperparameter,
-    UniformIntegerHyperparameter,
 )
 from ConfigSpace.hyperparameters import distributions as dists
 from sklearn.ensemble._forest import ForestRegressor
+from smac.acquisition.function.abstract_acquisition_function import (
+    AbstractAcquisitionFunction,
+)
 from smac.acquisition.maximizer.local_search import LocalSearch
 from smac.acquisition.maximizer.random_search import RandomSearch
 from smac.model.random_forest import RandomForest
@@ -235,31 +235,27 @@ class FastRandomSearch(RandomSearch):
 
 class FastLocalSearch(LocalSearch):
     """SMAC's ``LocalSearch`` on spaces of categorical hyperparameters only (no conditions, no
-    forbidden clauses, choices distinct): its ``_search`` (SMAC3 2.4.1's, BSD-3, copied line for
-    line) with two exact substitutions, :func:`_one_exchange_neighbours` for ConfigSpace's
-    ``get_one_exchange_neighbourhood`` and the changed choice's index for its value in the
-    visited-values sets (one to one for distinct choices).  Other spaces: SMAC's own."""
+    forbidden clauses, distinct choices); other spaces get SMAC's own.
+
+    :meth:`_search` is SMAC3 2.4.1's ``LocalSearch._search`` (BSD-3) step for step, on vectors:
+    each start point's one-exchange neighbourhood is :func:`_neighbour_sequence` (the neighbours
+    ConfigSpace's generator yields, in its order, from the same seed: the generator owns its
+    ``RandomState``, so reading it ahead changes nothing), a neighbour is its (index, value)
+    change, the visited-values sets hold choice indices (one to one with distinct choices), and
+    the acquisition function scores the same rows in the same batches.  Configurations are made
+    for the neighbours that become candidates only.  SMAC's bookkeeping that feeds its debug log
+    or the neighbourhood's ``stdev`` (unused by categorical hyperparameters) is left out."""
 
     def _search(self, start_points: list[Configuration]) -> list[tuple[float, Configuration]]:
+        acquisition = self._acquisition_function
         plan = _categorical_plan(start_points[0].config_space) if start_points else None
-        if plan is None:
+        if plan is None or type(acquisition).__call__ is not AbstractAcquisitionFunction.__call__:
             return super()._search(start_points)
-        assert self._acquisition_function is not None
-
-        if isinstance(start_points, Configuration):
-            start_points = [start_points]
-
-        hp_names = list(start_points[0].config_space.keys())
-
-        if self._stdev_max is None:
-            stdev_max = self._stdev_init * np.power(2, self._downscale_interval)
-        else:
-            stdev_max = self._stdev_max
-
-        candidates = start_points
+        space = start_points[0].config_space
+        candidates: list[Any] = list(start_points)   # a Configuration or, once moved, a vector
+        vectors = [c.get_array() for c in candidates]
         num_candidates = len(candidates)
-        acq_val_candidates_ = self._acquisition_function(candidates)
-
+        acq_val_candidates_ = acquisition(candidates)
         if num_candidates == 1:
             acq_val_candidates = [acq_val_candidates_[0][0]]
         else:
@@ -267,157 +263,109 @@ class FastLocalSearch(LocalSearch):
 
         active = [True] * num_candidates
         n_no_plateau_walk = [0] * num_candidates
-        local_search_steps = [0] * num_candidates
-        neighbors_looked_at = [0] * num_candidates
-        neighbors_generated = [0] * num_candidates
         obtain_n = [self._vectorization_min_obtain] * num_candidates
-
-        improvement_count = [0] * num_candidates
-        stdev = [self._stdev_init] * num_candidates
-
-        neighborhood_iterators = []
-        for i, inc in enumerate(candidates):
-            neighborhood_iterators.append(
-                _one_exchange_neighbours(inc, self._rng.randint(low=0, high=100000), plan)
-            )
-            local_search_steps[i] += 1
-
-        neighbors_w_equal_acq: list[list[Configuration]] = [[] for _ in range(num_candidates)]
-
-        visited_values = []
-        for i in range(num_candidates):
-            vv: dict[str, set[Any]] = {}
-            for hp in start_points[i].config_space.values():
-                if (
-                    isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter))
-                    or (isinstance(hp, UniformIntegerHyperparameter) and hp.size <= 100)
-                ):
-                    vv[hp.name] = set()
-            visited_values.append(vv)
+        sequences = [_neighbour_sequence(v, self._rng.randint(low=0, high=100000), plan)
+                     for v in vectors]
+        read = [0] * num_candidates
+        equal_acq: list[list[np.ndarray]] = [[] for _ in range(num_candidates)]
+        visited: list[dict[int, set]] = [{i: set() for i in range(len(space))}
+                                         for _ in range(num_candidates)]
 
         num_iters = 0
-        while np.any(active):
-
-            if num_iters is not None and num_iters == self._max_steps:
+        while any(active):
+            if num_iters == self._max_steps:
                 break
-
             num_iters += 1
             improved = [False] * num_candidates
             new_neighborhood = [False] * num_candidates
+            actually_obtained = list(obtain_n)
+            changes: list[tuple[int, int, float]] = []   # (candidate, index, value) per neighbour
+            for i in range(num_candidates):
+                if not active[i]:
+                    continue
+                sequence, base, got = sequences[i], vectors[i], 0
+                for _ in range(obtain_n[i]):
+                    if read[i] == len(sequence):   # StopIteration
+                        new_neighborhood[i] = True
+                        obtain_n[i] = got
+                        break
+                    index, value = sequence[read[i]]
+                    read[i] += 1
+                    if value == base[index]:   # SMAC: not exactly one value changed
+                        continue
+                    if value in visited[i][index]:
+                        continue
+                    visited[i][index].add(value)
+                    changes.append((i, index, value))
+                    got += 1
+                actually_obtained[i] = got
 
-            actually_obtained = [obtain_n[i] for i in range(num_candidates)]
-
-            neighbors = []
-            for i, neighborhood_iterator in enumerate(neighborhood_iterators):
-                if active[i]:
-                    neighbors_for_i = []
-                    for j in range(obtain_n[i]):
-                        try:
-                            n = next(neighborhood_iterator)
-
-                            n_array = n.get_array()
-                            diff = n_array != candidates[i].get_array()
-                            changed_hp_idx = np.flatnonzero(diff)
-                            if len(changed_hp_idx) != 1:
-                                continue
-                            changed_hp_name = hp_names[changed_hp_idx[0]]
-                            value = n_array[changed_hp_idx[0]]   # its choice's index
-
-                            if changed_hp_name in visited_values[i]:
-                                if value in visited_values[i][changed_hp_name]:
-                                    continue
-                                visited_values[i][changed_hp_name].add(value)
-
-                            neighbors_generated[i] += 1
-                            neighbors_for_i.append(n)
-                        except ValueError as e:
-                            logger.debug(e)
-                            new_neighborhood[i] = True
-                        except StopIteration:
-                            new_neighborhood[i] = True
-                            obtain_n[i] = len(neighbors_for_i)
-                            break
-                    actually_obtained[i] = len(neighbors_for_i)
-                    neighbors.extend(neighbors_for_i)
-
-            if len(neighbors) != 0:
-                acq_val = self._acquisition_function(neighbors)
-                if np.ndim(acq_val.shape) == 0:
-                    acq_val = np.asarray([acq_val])
-
+            if changes:
+                rows = np.array([vectors[i] for i, _, _ in changes], dtype=np.float64)
+                rows[np.arange(len(changes)), [c[1] for c in changes]] = [c[2] for c in changes]
+                acq_val = _acquisition_values(acquisition, rows)
                 acq_index = 0
                 for i in range(num_candidates):
                     if not active[i]:
                         continue
-
-                    for j in range(actually_obtained[i]):
+                    for _ in range(actually_obtained[i]):
                         if improved[i]:
                             acq_index += 1
-                        else:
-                            neighbors_looked_at[i] += 1
-
-                            if acq_val[acq_index] > acq_val_candidates[i]:
-                                is_valid = False
-                                try:
-                                    neighbors[acq_index].check_valid_configuration()
-                                    is_valid = True
-                                except (ValueError, ForbiddenValueError) as e:
-                                    logger.debug("Local search %d: %s", i, e)
-
-                                if is_valid:
-                                    candidates[i] = neighbors[acq_index]
-                                    acq_val_candidates[i] = acq_val[acq_index]
-                                    new_neighborhood[i] = True
-                                    improved[i] = True
-                                    local_search_steps[i] += 1
-                                    neighbors_w_equal_acq[i] = []
-                                    obtain_n[i] = 1
-                                    for s in visited_values[i].values():
-                                        s.clear()
-                            elif acq_val[acq_index] == acq_val_candidates[i]:
-                                neighbors_w_equal_acq[i].append(neighbors[acq_index])
-
-                            acq_index += 1
+                            continue
+                        if acq_val[acq_index] > acq_val_candidates[i]:
+                            is_valid = False
+                            try:
+                                Configuration(space, vector=rows[acq_index]
+                                              ).check_valid_configuration()
+                                is_valid = True
+                            except (ValueError, ForbiddenValueError) as e:
+                                logger.debug("Local search %d: %s", i, e)
+                            if is_valid:
+                                candidates[i] = vectors[i] = rows[acq_index]
+                                acq_val_candidates[i] = acq_val[acq_index]
+                                new_neighborhood[i] = True
+                                improved[i] = True
+                                equal_acq[i] = []
+                                obtain_n[i] = 1
+                                for seen in visited[i].values():
+                                    seen.clear()
+                        elif acq_val[acq_index] == acq_val_candidates[i]:
+                            equal_acq[i].append(rows[acq_index])
+                        acq_index += 1
 
             for i in range(num_candidates):
                 if not active[i]:
                     continue
-
                 if obtain_n[i] == 0 or improved[i]:
                     obtain_n[i] = 2
                 else:
-                    obtain_n[i] = obtain_n[i] * 2
-                    obtain_n[i] = min(obtain_n[i], self._vectorization_max_obtain)
-
+                    obtain_n[i] = min(obtain_n[i] * 2, self._vectorization_max_obtain)
                 if new_neighborhood[i]:
-
-                    if improved[i]:
-                        improvement_count[i] += 1
-                    else:
-                        improvement_count[i] = 0
-
-                    if improvement_count[i] >= self._upscale_thresh and n_no_plateau_walk[i] == 0:
-                        stdev[i] = min(stdev[i] * 2, stdev_max)
-                        improvement_count[i] = 0
-
                     if not improved[i] and n_no_plateau_walk[i] < self._n_steps_plateau_walk:
-                        if len(neighbors_w_equal_acq[i]) != 0:
-                            candidates[i] = neighbors_w_equal_acq[i][0]
-                            neighbors_w_equal_acq[i] = []
-                            for s in visited_values[i].values():
-                                s.clear()
+                        if equal_acq[i]:
+                            candidates[i] = vectors[i] = equal_acq[i][0]
+                            equal_acq[i] = []
+                            for seen in visited[i].values():
+                                seen.clear()
                         n_no_plateau_walk[i] += 1
-                        if n_no_plateau_walk[i] % self._downscale_interval == 0:
-                            stdev[i] = max(stdev[i] * 0.5, self._stdev_min)
-
                     if n_no_plateau_walk[i] >= self._n_steps_plateau_walk:
                         active[i] = False
                         continue
+                    sequences[i] = _neighbour_sequence(
+                        vectors[i], self._rng.randint(low=0, high=100000), plan)
+                    read[i] = 0
 
-                    neighborhood_iterators[i] = _one_exchange_neighbours(
-                        candidates[i], self._rng.randint(low=0, high=100000), plan)
+        return [(a, c if isinstance(c, Configuration) else Configuration(space, vector=c))
+                for a, c in zip(acq_val_candidates, candidates)]
 
-        return [(a, i) for a, i in zip(acq_val_candidates, candidates)]
+
+def _acquisition_values(acquisition: AbstractAcquisitionFunction, X: np.ndarray) -> np.ndarray:
+    """``AbstractAcquisitionFunction.__call__`` on the rows its configurations would give."""
+    acq = acquisition._compute(X)
+    if np.any(np.isnan(acq)):
+        idx = np.where(np.isnan(acq))[0]
+        acq[idx, :] = -np.finfo(float).max
+    return acq
 
 
 def _categorical_plan(space: ConfigurationSpace) -> list[tuple[Any, int, int]] | None:
@@ -437,14 +385,13 @@ def _categorical_plan(space: ConfigurationSpace) -> list[tuple[Any, int, int]] |
     return plan
 
 
-def _one_exchange_neighbours(configuration: Configuration, seed: int,
-                             plan: list[tuple[Any, int, int]]) -> Iterator[Configuration]:
-    """ConfigSpace 1.2's ``get_one_exchange_neighbourhood(configuration, seed)`` where every
+def _neighbour_sequence(arr: np.ndarray, seed: int, plan: list[tuple[Any, int, int]]
+                        ) -> list[tuple[int, float]]:
+    """The neighbours ConfigSpace 1.2's ``get_one_exchange_neighbourhood`` yields around the
+    vector ``arr`` from ``seed``, as (index, new value), in its order, on a space where every
     hyperparameter is categorical and unconditioned (see :func:`_categorical_plan`): the same
-    draws from ``RandomState(seed)`` (one ``randint`` batch, then per hyperparameter its
-    neighbourhood's shuffle and a second shuffle), the same neighbours in the same order."""
-    space = configuration.config_space
-    arr = configuration.get_array()
+    draws from ``RandomState(seed)``: one ``randint`` batch, then per hyperparameter as first
+    chosen its neighbourhood (ConfigSpace's own, with its shuffle) and the generator's shuffle."""
     random = np.random.RandomState(seed)
     n_hps = len(plan)
     n_randints = sum(size - 1 for _, _, size in plan)   # no forbidden clause: multiplier 1
@@ -453,6 +400,7 @@ def _one_exchange_neighbours(configuration: Configuration, seed: int,
     left = [size - 1 for _, _, size in plan]
     pools: list[list[float] | None] = [None] * n_hps
     to_exhaust = n_hps
+    out = []
     while to_exhaust > 0:
         if next_int >= n_randints:
             n_randints = n_hps * n_hps * 2
@@ -472,12 +420,11 @@ def _one_exchange_neighbours(configuration: Configuration, seed: int,
             values = hp._neighborhood(arr[hp_idx], n=size - 1, seed=random, std=None)
             random.shuffle(values)
             pool = pools[chosen] = values.tolist()
-        new_arr = arr.copy()
-        new_arr[hp_idx] = pool.pop()
+        out.append((hp_idx, pool.pop()))
         left[chosen] -= 1
         if left[chosen] == 0:
             to_exhaust -= 1
-        yield Configuration(space, vector=new_arr)
+    return out
 
 
 def install(facade: Any) -> None:
