@@ -32,6 +32,7 @@ process-wide); ``tests/test_smac_fast.py`` checks run files byte for byte agains
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -232,6 +233,14 @@ class FastRandomSearch(RandomSearch):
             return self._sort_by_acquisition_value(configs)
         return [(0, c) for c in configs]
 
+    def _sort_by_acquisition_value(self, configs: list[Configuration]
+                                   ) -> list[tuple[float, Configuration]]:
+        """SMAC's: the same values, random tie-breaks and order, the pairs made in one pass."""
+        acq_values = self._acquisition_function(configs)
+        random = self._rng.rand(len(acq_values))
+        indices = np.lexsort((random.flatten(), acq_values.flatten()))[::-1]
+        return list(zip(acq_values[indices, 0], [configs[i] for i in indices]))
+
 
 class FastLocalSearch(LocalSearch):
     """SMAC's ``LocalSearch`` on spaces of categorical hyperparameters only (no conditions, no
@@ -239,8 +248,8 @@ class FastLocalSearch(LocalSearch):
 
     :meth:`_search` is SMAC3 2.4.1's ``LocalSearch._search`` (BSD-3) step for step, on vectors:
     each start point's one-exchange neighbourhood is :func:`_neighbour_sequence` (the neighbours
-    ConfigSpace's generator yields, in its order, from the same seed: the generator owns its
-    ``RandomState``, so reading it ahead changes nothing), a neighbour is its (index, value)
+    ConfigSpace's generator yields, in its order, from the same seed: read as lazily as SMAC reads
+    ConfigSpace's), a neighbour is its (index, value)
     change, the visited-values sets hold choice indices (one to one with distinct choices), and
     the acquisition function scores the same rows in the same batches.  Configurations are made
     for the neighbours that become candidates only.  SMAC's bookkeeping that feeds its debug log
@@ -266,7 +275,6 @@ class FastLocalSearch(LocalSearch):
         obtain_n = [self._vectorization_min_obtain] * num_candidates
         sequences = [_neighbour_sequence(v, self._rng.randint(low=0, high=100000), plan)
                      for v in vectors]
-        read = [0] * num_candidates
         equal_acq: list[list[np.ndarray]] = [[] for _ in range(num_candidates)]
         visited: list[dict[int, set]] = [{i: set() for i in range(len(space))}
                                          for _ in range(num_candidates)]
@@ -285,12 +293,12 @@ class FastLocalSearch(LocalSearch):
                     continue
                 sequence, base, got = sequences[i], vectors[i], 0
                 for _ in range(obtain_n[i]):
-                    if read[i] == len(sequence):   # StopIteration
+                    neighbour = next(sequence, None)
+                    if neighbour is None:   # StopIteration
                         new_neighborhood[i] = True
                         obtain_n[i] = got
                         break
-                    index, value = sequence[read[i]]
-                    read[i] += 1
+                    index, value = neighbour
                     if value == base[index]:   # SMAC: not exactly one value changed
                         continue
                     if value in visited[i][index]:
@@ -353,7 +361,6 @@ class FastLocalSearch(LocalSearch):
                         continue
                     sequences[i] = _neighbour_sequence(
                         vectors[i], self._rng.randint(low=0, high=100000), plan)
-                    read[i] = 0
 
         return [(a, c if isinstance(c, Configuration) else Configuration(space, vector=c))
                 for a, c in zip(acq_val_candidates, candidates)]
@@ -386,12 +393,14 @@ def _categorical_plan(space: ConfigurationSpace) -> list[tuple[Any, int, int]] |
 
 
 def _neighbour_sequence(arr: np.ndarray, seed: int, plan: list[tuple[Any, int, int]]
-                        ) -> list[tuple[int, float]]:
+                        ) -> Iterator[tuple[int, float]]:
     """The neighbours ConfigSpace 1.2's ``get_one_exchange_neighbourhood`` yields around the
     vector ``arr`` from ``seed``, as (index, new value), in its order, on a space where every
     hyperparameter is categorical and unconditioned (see :func:`_categorical_plan`): the same
     draws from ``RandomState(seed)``: one ``randint`` batch, then per hyperparameter as first
-    chosen its neighbourhood (ConfigSpace's own, with its shuffle) and the generator's shuffle."""
+    chosen its neighbourhood (ConfigSpace's own, with its shuffle) and the generator's shuffle.
+    A two-choice hyperparameter's one neighbour is the other choice (shuffling one value draws
+    nothing), so ConfigSpace is not asked for it."""
     random = np.random.RandomState(seed)
     n_hps = len(plan)
     n_randints = sum(size - 1 for _, _, size in plan)   # no forbidden clause: multiplier 1
@@ -400,7 +409,6 @@ def _neighbour_sequence(arr: np.ndarray, seed: int, plan: list[tuple[Any, int, i
     left = [size - 1 for _, _, size in plan]
     pools: list[list[float] | None] = [None] * n_hps
     to_exhaust = n_hps
-    out = []
     while to_exhaust > 0:
         if next_int >= n_randints:
             n_randints = n_hps * n_hps * 2
@@ -417,14 +425,16 @@ def _neighbour_sequence(arr: np.ndarray, seed: int, plan: list[tuple[Any, int, i
                 to_exhaust -= 1
                 left[chosen] = 0
                 continue
-            values = hp._neighborhood(arr[hp_idx], n=size - 1, seed=random, std=None)
-            random.shuffle(values)
-            pool = pools[chosen] = values.tolist()
-        out.append((hp_idx, pool.pop()))
+            if size == 2:
+                pool = pools[chosen] = [1.0 - float(int(arr[hp_idx]))]
+            else:
+                values = hp._neighborhood(arr[hp_idx], n=size - 1, seed=random, std=None)
+                random.shuffle(values)
+                pool = pools[chosen] = values.tolist()
         left[chosen] -= 1
         if left[chosen] == 0:
             to_exhaust -= 1
-    return out
+        yield hp_idx, pool.pop()
 
 
 def install(facade: Any) -> None:
