@@ -12,6 +12,13 @@ facade's default, 10 per hyperparameter, would be 220 here).  The nas_benchmarks
 ``run_smac.py`` used 10 trees and up to 4 evaluations per configuration (``params: {n_trees:
 10, max_config_calls: 4}``).
 
+Two engines make the same decisions: ``engine: smac3`` is SMAC3's own code path, nothing
+replaced; the default, ``fast``, swaps SMAC3's hot paths for exact equivalents (the same trees,
+floats, random draws and neighbours; see :mod:`optimizers.smac_fast` and
+:mod:`optimizers.smac_selector`) and compares configurations of one space by their vectors
+(:func:`_fast_configuration_equality`).  The engine is a speed-only setting (left out of a run's
+identity and file); ``tests/test_smac_fast.py`` checks that the run files are the same bytes.
+
 SMAC runs in-process and single-threaded (no dask workers, no joblib threads in the forest:
 parallel workers are the simulator's job).  It writes its run history to an output directory;
 that is a temporary folder removed by ``close()``.  SMAC seeds its own RandomState from the
@@ -46,7 +53,7 @@ class SMAC(Optimizer):
                                    help="random acquisition candidates per ask"),
               "local_search_iterations": Param(10, int, 1, None,
                                                help="local searches of the acquisition function"),
-              "engine": Param("fast", str, choices=("fast", "smac3"),
+              "engine": Param("fast", str, choices=("fast", "smac3"), speed_only=True,
                               help="SMAC3 with exact replacements of its hot paths (ours) or "
                                    "SMAC3's own code path: the same decisions")}
 
