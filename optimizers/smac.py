@@ -116,19 +116,24 @@ class SMAC(Optimizer):
 
 @contextlib.contextmanager
 def _fast_configuration_equality() -> Iterator[None]:
-    """Within the block, compare ConfigSpace configurations of the same space by their vectors.
+    """Within the block, compare ConfigSpace configurations of the same space by their vectors
+    and reuse each configuration's text once made.
 
     SMAC's intensifier tests membership in lists of configurations on every ask, and
     ``Configuration.__eq__`` rebuilds both value dicts and compares the whole spaces each time:
     half of SMAC's time after a few hundred evaluations.  For two configurations of the *same*
     space object the vectors determine the values one to one, so comparing them gives the same
-    answer; anything else falls back to ConfigSpace's own comparison.  The class is patched
-    only while SMAC's own calls run (single-threaded) and restored after, so nothing outside
-    them sees it.
+    answer; anything else falls back to ConfigSpace's own comparison.  SMAC's run history also
+    hashes configurations (``hash(repr(config))``, the text rebuilt from the values each time)
+    thousands of times per ask: the text is kept with the vector's bytes it was made from and
+    remade whenever they differ, so it is always the text ConfigSpace would make.  The class is
+    patched only while SMAC's own calls run (single-threaded) and restored after, so nothing
+    outside them sees it.
     """
     from ConfigSpace.configuration import Configuration
 
     original = Configuration.__dict__["__eq__"]
+    original_str = Configuration.__dict__["__str__"]
     if getattr(original, "_nasbench_fast", False):   # already inside such a block
         yield
         return
@@ -138,12 +143,19 @@ def _fast_configuration_equality() -> Iterator[None]:
             return bool(np.array_equal(self._vector, other._vector, equal_nan=True))
         return original(self, other)
 
+    def __str__(self):  # noqa: N807 - replaces the dunder
+        key = self._vector.tobytes()
+        cached = self.__dict__.get("_nasbench_str")
+        if cached is None or cached[0] != key:
+            cached = self._nasbench_str = (key, original_str(self))
+        return cached[1]
+
     __eq__._nasbench_fast = True
-    Configuration.__eq__ = __eq__
+    Configuration.__eq__, Configuration.__str__ = __eq__, __str__
     try:
         yield
     finally:
-        Configuration.__eq__ = original
+        Configuration.__eq__, Configuration.__str__ = original, original_str
 
 
 def _never_called(config, seed: int = 0) -> float:

@@ -80,8 +80,8 @@ def test_forest_trees_and_predictions_are_smacs(spaces):
     X = np.array([c.get_array() for c in space.sample_configuration(1500)])
     X[1000:] = X[:500]   # repeated configurations, as a noisy objective's history has
     y = np.log(rng.uniform(0.05, 0.3, len(X)))
-    settings = dict(configspace=space, n_trees=5, log_y=True, ratio_features=1.0,
-                    min_samples_split=2, min_samples_leaf=1, seed=7, n_jobs=1)
+    settings = {"configspace": space, "n_trees": 5, "log_y": True, "ratio_features": 1.0,
+                "min_samples_split": 2, "min_samples_leaf": 1, "seed": 7, "n_jobs": 1}
     theirs, ours = RandomForest(**settings).train(X, y), FastRandomForest(**settings).train(X, y)
     for a, b in zip(theirs._rf.estimators_, ours._rf.estimators_):
         for field in ("children_left", "children_right", "feature", "threshold", "value"):
