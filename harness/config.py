@@ -473,12 +473,13 @@ def _optimizer_identity(optimizer: OptimizerConfig, former: bool) -> dict[str, A
     """What of an optimizer defines its runs: name, label and params, plus the current default
     of each parameter whose default changed (:data:`optimizers.settings.FORMER_DEFAULTS`) that
     the params leave out, so that a folder made with the former default is not resumed with
-    the new one.  ``former``: the identity as it was computed before the change."""
+    the new one; settings of speed only (``Param.speed_only``) left out.  ``former``: the
+    identity as it was computed before the change."""
     from optimizers import get_optimizer
     from optimizers.registry import BUILTIN
     from optimizers.settings import FORMER_DEFAULTS
 
-    params = dict(optimizer.params)
+    params = get_optimizer(optimizer.name).defining_params(dict(optimizer.params))
     if not former and optimizer.name in BUILTIN and optimizer.name in FORMER_DEFAULTS:
         defaults = get_optimizer(optimizer.name).params
         params = {**{k: defaults[k].default for k in FORMER_DEFAULTS[optimizer.name]}, **params}

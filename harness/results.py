@@ -154,8 +154,11 @@ def read_run(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 def expected_facts(experiment: Experiment) -> dict[tuple[str, int], dict[str, Any]]:
     """Per planned run (label, seed), the facts its run file must hold: what defines the run
     besides the table (optimizer, params, time budget, workers, encoding)."""
+    from optimizers import get_optimizer
+
     budget, encoding = experiment.budget, experiment.benchmark.encoding
-    return {(o.key, seed): {"optimizer": o.name, "params": dict(o.params),
+    return {(o.key, seed): {"optimizer": o.name,
+                            "params": get_optimizer(o.name).defining_params(dict(o.params)),
                             "time_budget": budget.time, "workers": budget.workers,
                             "encoding": encoding}
             for o, seed in experiment.runs()}

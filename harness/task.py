@@ -129,7 +129,10 @@ def run_facts(run: RunSpec, budget: BudgetConfig, bench: BenchmarkConfig, events
               **extra: Any) -> dict[str, Any]:
     """What a run file records about its run besides the events (``exhausted_at`` only for a
     run whose optimizer ran out of proposals: the other run files keep their bytes)."""
-    facts = {"label": run.label, "optimizer": run.optimizer, "params": run.params,
+    from optimizers import get_optimizer
+
+    params = get_optimizer(run.optimizer).defining_params(run.params)
+    facts = {"label": run.label, "optimizer": run.optimizer, "params": params,
              "seed": run.seed, "evaluations": len(events), "time_budget": budget.time,
              "workers": budget.workers, "trajectory": budget.trajectory,
              "encoding": bench.encoding, **extra}

@@ -74,6 +74,9 @@ class Param:
     high: float | None = None
     choices: tuple | None = None
     help: str = ""
+    #: A setting of how fast, not of what: every value gives the same results, so it is left
+    #: out of a run's identity and of its file (runs made either way are the same runs).
+    speed_only: bool = False
 
     def check(self, owner: str, name: str, value: Any) -> Any:
         """``value`` as this parameter's type, or a ``ValueError`` naming owner, name and a
@@ -142,6 +145,13 @@ class Optimizer(abc.ABC):
         self.settings = self.resolve(hyperparameters)
         self.check_space(space)
         self._next_id = 0
+
+    @classmethod
+    def defining_params(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """``hyperparameters`` without the :attr:`Param.speed_only` settings: what a run's
+        identity and its run file record."""
+        return {k: v for k, v in hyperparameters.items()
+                if k not in cls.params or not cls.params[k].speed_only}
 
     @classmethod
     def resolve(cls, hyperparameters: dict[str, Any]) -> dict[str, Any]:

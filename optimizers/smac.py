@@ -12,6 +12,13 @@ facade's default, 10 per hyperparameter, would be 220 here).  The nas_benchmarks
 ``run_smac.py`` used 10 trees and up to 4 evaluations per configuration (``params: {n_trees:
 10, max_config_calls: 4}``).
 
+Two engines make the same decisions: ``engine: smac3`` is SMAC3's own code path, nothing
+replaced; the default, ``fast``, swaps SMAC3's hot paths for exact equivalents (the same trees,
+floats, random draws and neighbours; see :mod:`optimizers.smac_fast` and
+:mod:`optimizers.smac_selector`) and compares configurations of one space by their vectors
+(:func:`_fast_configuration_equality`).  The engine is a speed-only setting (left out of a run's
+identity and file); ``tests/test_smac_fast.py`` checks that the run files are the same bytes.
+
 SMAC runs in-process and single-threaded (no dask workers, no joblib threads in the forest:
 parallel workers are the simulator's job).  It writes its run history to an output directory;
 that is a temporary folder removed by ``close()``.  SMAC seeds its own RandomState from the
@@ -45,7 +52,10 @@ class SMAC(Optimizer):
               "challengers": Param(10_000, int, 1, None,
                                    help="random acquisition candidates per ask"),
               "local_search_iterations": Param(10, int, 1, None,
-                                               help="local searches of the acquisition function")}
+                                               help="local searches of the acquisition function"),
+              "engine": Param("fast", str, choices=("fast", "smac3"), speed_only=True,
+                              help="SMAC3 with exact replacements of its hot paths (ours) or "
+                                   "SMAC3's own code path: the same decisions")}
 
     def __init__(self, space, budgets, rng=None, **hyperparameters):
         super().__init__(space, budgets, rng, **hyperparameters)
@@ -53,6 +63,11 @@ class SMAC(Optimizer):
         from smac import Scenario
         from smac.model.random_forest import RandomForest
 
+        fast = self.settings["engine"] == "fast"
+        if fast:
+            from .smac_fast import FastRandomForest as RandomForest
+            from .smac_fast import install
+            from .smac_selector import BatchedConfigSelector
         self._dir = tempfile.mkdtemp(prefix="nasbench-smac-")
         s = self.settings
         scenario = Scenario(space, deterministic=False, n_trials=10**9,
@@ -68,14 +83,18 @@ class SMAC(Optimizer):
             acquisition_maximizer=HPO.get_acquisition_maximizer(
                 scenario, challengers=s["challengers"],
                 local_search_iterations=s["local_search_iterations"]),
+            config_selector=BatchedConfigSelector(scenario) if fast else None,  # None: SMAC's
             overwrite=True, logging_level=False)  # False: leave the logging setup alone
+        if fast:
+            install(self._facade)
+        self._exact_equality = _fast_configuration_equality if fast else contextlib.nullcontext
         self._infos = {}
 
     def ask(self) -> Trial:
         from smac.main.exceptions import ConfigurationSpaceExhaustedException
 
         try:
-            with _fast_configuration_equality():
+            with self._exact_equality():
                 info = self._facade.ask()
         except ConfigurationSpaceExhaustedException:   # every configuration already seen
             raise SearchExhausted(f"{self.name}: no new configuration left") from None
@@ -87,7 +106,7 @@ class SMAC(Optimizer):
         from smac.runhistory import TrialValue
 
         cost = 1.0 if result.invalid else result.validation_error
-        with _fast_configuration_equality():
+        with self._exact_equality():
             self._facade.tell(self._infos.pop(trial.id), TrialValue(cost=cost, time=result.cost),
                               save=False)
 
@@ -97,19 +116,24 @@ class SMAC(Optimizer):
 
 @contextlib.contextmanager
 def _fast_configuration_equality() -> Iterator[None]:
-    """Within the block, compare ConfigSpace configurations of the same space by their vectors.
+    """Within the block, compare ConfigSpace configurations of the same space by their vectors
+    and reuse each configuration's text once made.
 
     SMAC's intensifier tests membership in lists of configurations on every ask, and
     ``Configuration.__eq__`` rebuilds both value dicts and compares the whole spaces each time:
     half of SMAC's time after a few hundred evaluations.  For two configurations of the *same*
     space object the vectors determine the values one to one, so comparing them gives the same
-    answer; anything else falls back to ConfigSpace's own comparison.  The class is patched
-    only while SMAC's own calls run (single-threaded) and restored after, so nothing outside
-    them sees it.
+    answer; anything else falls back to ConfigSpace's own comparison.  SMAC's run history also
+    hashes configurations (``hash(repr(config))``, the text rebuilt from the values each time)
+    thousands of times per ask: the text is kept with the vector's bytes it was made from and
+    remade whenever they differ, so it is always the text ConfigSpace would make.  The class is
+    patched only while SMAC's own calls run (single-threaded) and restored after, so nothing
+    outside them sees it.
     """
     from ConfigSpace.configuration import Configuration
 
     original = Configuration.__dict__["__eq__"]
+    original_str = Configuration.__dict__["__str__"]
     if getattr(original, "_nasbench_fast", False):   # already inside such a block
         yield
         return
@@ -119,12 +143,19 @@ def _fast_configuration_equality() -> Iterator[None]:
             return bool(np.array_equal(self._vector, other._vector, equal_nan=True))
         return original(self, other)
 
+    def __str__(self):  # noqa: N807 - replaces the dunder
+        key = self._vector.tobytes()
+        cached = self.__dict__.get("_nasbench_str")
+        if cached is None or cached[0] != key:
+            cached = self._nasbench_str = (key, original_str(self))
+        return cached[1]
+
     __eq__._nasbench_fast = True
-    Configuration.__eq__ = __eq__
+    Configuration.__eq__, Configuration.__str__ = __eq__, __str__
     try:
         yield
     finally:
-        Configuration.__eq__ = original
+        Configuration.__eq__, Configuration.__str__ = original, original_str
 
 
 def _never_called(config, seed: int = 0) -> float:

@@ -9,9 +9,11 @@ tree's prediction for a row does not depend on the other rows, and the forest's 
 variance per row are reductions along that row alone (the same summation for one row as for
 many), so every value, the stable sort and the incumbent picked are SMAC's own.
 
-Not wired in yet: ``optimizers/smac.py`` would pass
+SMAC's fast engine (``optimizers/smac.py``, ``engine: fast``) passes
 ``config_selector=BatchedConfigSelector(scenario)`` (HPO.get_config_selector's defaults:
-``retrain_after=8``, ``max_new_config_tries=16``) to its ``HyperparameterOptimizationFacade``.
+``retrain_after=8``, ``max_new_config_tries=16``) to its ``HyperparameterOptimizationFacade``;
+``engine: smac3`` keeps SMAC's own selector.  The other replacements are in
+:mod:`optimizers.smac_fast`.
 """
 from __future__ import annotations
 

@@ -1,0 +1,125 @@
+"""SMAC's fast engine against SMAC3's own code path: the same random draws, trees, neighbours
+and, through the harness, byte-identical run files."""
+from __future__ import annotations
+
+import ConfigSpace as CS
+import numpy as np
+import pytest
+import yaml
+
+from benchmark.objectives import Objective
+from harness.cli import main
+from harness.results import read_run, run_files
+
+from .conftest import long_check
+
+pytest.importorskip("smac")
+
+
+@pytest.fixture(scope="module")
+def spaces(surrogate):
+    return {e: Objective(surrogate, e).config_space(seed=0) for e in "ABC"}
+
+
+def odd_space() -> CS.ConfigurationSpace:
+    """One choice, five choices, normalized and log integers, a float and an ordinal."""
+    space = CS.ConfigurationSpace(seed=5)
+    space.add([CS.CategoricalHyperparameter("a", ["x"]),
+               CS.CategoricalHyperparameter("b", list("abcde")),
+               CS.UniformIntegerHyperparameter("c", 0, 6),
+               CS.UniformFloatHyperparameter("d", -3.0, 7.5),
+               CS.OrdinalHyperparameter("e", [1, 2, 3])])
+    return space
+
+
+def test_random_challengers_are_configspaces(spaces):
+    from optimizers.smac_fast import _sampler, sample_configurations
+
+    conditional = odd_space()
+    conditional.add(CS.EqualsCondition(conditional["d"], conditional["b"], "a"))
+    for space in [*spaces.values(), odd_space(), conditional]:
+        for size in (2, 7, 2000):
+            space.seed(11)
+            want, state = space.sample_configuration(size=size), space.random.get_state()
+            space.seed(11)
+            got = sample_configurations(space, size)
+            assert np.array_equal([c.get_array() for c in got], [c.get_array() for c in want],
+                                  equal_nan=True)
+            after = space.random.get_state()
+            assert after[2] == state[2] and np.array_equal(after[1], state[1])
+    assert all(_sampler(s) is not None for s in [*spaces.values(), odd_space()])
+    assert _sampler(conditional) is None   # ConfigSpace's own method
+
+
+def test_neighbourhoods_are_configspaces(spaces):
+    from ConfigSpace.util import get_one_exchange_neighbourhood
+
+    from optimizers.smac_fast import _categorical_plan, _neighbour_sequence
+
+    assert _categorical_plan(spaces["C"]) is None   # floats: SMAC's own local search
+    for encoding in "AB":
+        space, plan = spaces[encoding], _categorical_plan(spaces[encoding])
+        for seed, config in enumerate(space.sample_configuration(25)):
+            want = [n.get_array().tolist()
+                    for n in get_one_exchange_neighbourhood(config, seed=seed * 977)]
+            got = []
+            for index, value in _neighbour_sequence(config.get_array(), seed * 977, plan):
+                vector = config.get_array().copy()
+                vector[index] = value
+                got.append(vector.tolist())
+            assert got == want and len(got) > len(space)
+
+
+def test_forest_trees_and_predictions_are_smacs(spaces):
+    from smac.model.random_forest import RandomForest
+
+    from optimizers.smac_fast import FastRandomForest
+
+    space = spaces["A"]
+    rng = np.random.default_rng(0)
+    X = np.array([c.get_array() for c in space.sample_configuration(1500)])
+    X[1000:] = X[:500]   # repeated configurations, as a noisy objective's history has
+    y = np.log(rng.uniform(0.05, 0.3, len(X)))
+    settings = {"configspace": space, "n_trees": 5, "log_y": True, "ratio_features": 1.0,
+                "min_samples_split": 2, "min_samples_leaf": 1, "seed": 7, "n_jobs": 1}
+    theirs, ours = RandomForest(**settings).train(X, y), FastRandomForest(**settings).train(X, y)
+    for a, b in zip(theirs._rf.estimators_, ours._rf.estimators_):
+        for field in ("children_left", "children_right", "feature", "threshold", "value"):
+            assert np.array_equal(getattr(a.tree_, field), getattr(b.tree_, field)), field
+    queries = np.array([c.get_array() for c in space.sample_configuration(2000)])
+    for want, got in zip(theirs.predict_marginalized(queries), ours.predict_marginalized(queries)):
+        assert np.array_equal(want, got)
+    assert len(np.unique(ours.predict_marginalized(queries)[0])) > 100   # a fitted forest
+
+
+def run_both(tmp_path, encoding: str, time: float, params: dict) -> tuple[dict, dict]:
+    """One SMAC run per engine through the CLI: {run file: bytes} of each, and their facts."""
+    out = {}
+    for engine in ("smac3", "fast"):
+        experiment = {"name": "engines", "benchmark": {"name": "surrogate", "encoding": encoding},
+                      "budget": {"time": time, "workers": 1}, "seeds": 1,
+                      "optimizers": [{"name": "smac", "params": {**params, "engine": engine}}],
+                      "execution": {"backend": "local"}}
+        path = tmp_path / f"{engine}.yaml"
+        path.write_text(yaml.safe_dump(experiment, sort_keys=False))
+        assert main(["run", str(path), "--output", str(tmp_path / engine), "--no-report"]) == 0
+        out[engine] = {p.name: p.read_bytes() for p in run_files(tmp_path / engine)}
+    facts = read_run(run_files(tmp_path / "fast")[0])[1]
+    return out, facts
+
+
+def test_run_files_are_byte_identical_to_smac3s_path(tmp_path):
+    """~220 evaluations on encoding A: ~27 retrainings, each with the random
+    challengers, the local search and the incumbent's prediction (fewer challengers and local
+    searches than the defaults, for the suite's time; perf/bench_smac.py runs the defaults)."""
+    out, facts = run_both(tmp_path, "A", 1.5e5, {"challengers": 300,
+                                                "local_search_iterations": 4})
+    assert out["fast"] == out["smac3"] and len(out["fast"]) == 1
+    assert facts["evaluations"] >= 150 and "engine" not in facts["params"]
+
+
+@long_check
+def test_run_files_are_byte_identical_with_the_defaults(tmp_path):
+    for encoding in "AB":
+        out, facts = run_both(tmp_path / encoding, encoding, 4e5, {})
+        assert out["fast"] == out["smac3"] and facts["evaluations"] >= 300
