@@ -18,6 +18,7 @@ legends, tables and notes; an optimizer all of whose runs failed is still listed
 """
 from __future__ import annotations
 
+import json
 import logging
 import zlib
 from pathlib import Path
@@ -303,6 +304,29 @@ def usage(folder: Source) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def wall_split(folder: Path, per_run: pd.DataFrame) -> pd.DataFrame:
+    """Per optimizer: mean wall seconds per run in its ask/tell and in the rest of the run
+    (the harness), over the runs with a known overhead whose wall ``metadata.json`` records
+    (``wall_seconds_per_run``: the runs of the folder's last ``nasbench run``); empty if none.
+    """
+    try:
+        walls = json.loads((folder / "metadata.json").read_text())["wall_seconds_per_run"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return pd.DataFrame()
+    if not isinstance(walls, dict):
+        return pd.DataFrame()
+    keys = per_run["optimizer"].astype(str) + "/" + per_run["seed"].astype(str)
+    runs = per_run.assign(wall=keys.map(lambda k: walls.get(k, np.nan)).astype(float))
+    runs = runs[runs["wall"].notna() & runs["optimizer_seconds"].notna()]
+    runs = runs.assign(harness_seconds=(runs["wall"] - runs["optimizer_seconds"]).clip(lower=0))
+    if runs.empty:
+        return pd.DataFrame()
+    return runs.groupby("optimizer", sort=False).agg(
+        optimizer_seconds=("optimizer_seconds", "mean"),
+        harness_seconds=("harness_seconds", "mean"),
+        runs=("seed", "size")).reset_index()
+
+
 def _anytime_span(loaded: Loaded) -> tuple[float, float]:
     """From the first time at which every run has an incumbent to the time budget."""
     traj = loaded.trajectories
@@ -504,6 +528,15 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
     else:
         notes.append("optimizer overhead was not recorded for some runs (made by a version "
                      "before it was): no overhead figure")
+    split = wall_split(folder, per_run)
+    if not split.empty:
+        figures.time_split(split, names, _title(facts, "Where a run's time goes"),
+                           out / "time_split")
+        figure("time_split", "Wall-clock seconds per run, mean over the runs whose time "
+                             "metadata.json records (the runs made by the folder's last nasbench run"
+                             "): in the optimizer's ask and tell, and in the "
+                             "rest of the run (the harness: simulation, table look-ups, "
+                             "writing the run file).")
     race_items, race_notes = speedup.section(
         on_grid(trajectories, time_grid(trajectories, speedup.POINTS), "test_regret"), facts,
         out, show)

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config import Experiment, load_experiment
+from harness.config import BenchmarkConfig, Experiment, load_experiment
 from harness.plan import RunSpec
-from harness.task import execute_run
+from harness.task import execute_run, objective_for
 
 from .common import row
 
@@ -52,12 +52,17 @@ class Measure:
     def text(self, horizon: float) -> str:
         if self.measured_to >= horizon:
             return f"{self.seconds:,.1f} s"
-        return f"~{self.seconds:,.0f} s (from {self.measured_to:.0e} s)"
+        return f"~{self.seconds:,.0f} s (from {self.measured_to:.3g} s)"
+
+
+def surrogate(experiment: Experiment) -> BenchmarkConfig:
+    """The experiment's benchmark settings on the embedded surrogate table."""
+    return experiment.benchmark.model_copy(update={"name": "surrogate", "data": None})
 
 
 def one_run(experiment: Experiment, name: str, params: dict, horizon: float) -> dict:
     """The outcome of seed 0's run of ``name`` with ``params`` over ``horizon`` seconds."""
-    bench = experiment.benchmark.model_copy(update={"name": "surrogate", "data": None})
+    bench = surrogate(experiment)
     budget = experiment.budget.model_copy(update={"time": horizon})
     outcome = execute_run(bench, budget, RunSpec(name, name, params, 0))
     if outcome["status"] != "ok":
@@ -78,9 +83,9 @@ def extrapolate(outcome: dict, evaluations: int) -> float:
 
 
 def measure(experiment: Experiment, name: str, params: dict, horizon: float, full: bool,
-            evaluations: int | None = None, cap: float = float("inf")) -> Measure:
-    """One path's run seconds: in full where ``full`` (or where a short run projects under
-    ``cap``), else extrapolated from :data:`SHORT_HORIZON` to ``evaluations`` (or to the short
+            evaluations: int | None = None, cap: float = 0.0) -> Measure:
+    """One path's run seconds: in full where ``full`` (or where a short run projects to at
+    most ``cap`` seconds), else extrapolated from :data:`SHORT_HORIZON` to ``evaluations`` (or to the short
     run's evaluations scaled by the horizon)."""
     if full or horizon <= SHORT_HORIZON:
         outcome = one_run(experiment, name, params, horizon)
@@ -104,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
 
     experiment = load_experiment(PAPER)
     horizon, seeds = experiment.budget.time, len(experiment.seed_list)
-    print(f"{PAPER.name}: one run (seed 0) of {horizon:.0e} s per optimizer, its settings, "
+    objective_for(surrogate(experiment))   # the table built once, before any run is timed
+    print(f"{PAPER.name}: one run (seed 0) of {horizon:.3g} s per optimizer, its settings, "
           f"encoding {experiment.benchmark.encoding}, surrogate table, "
           f"{experiment.budget.workers} worker; '~': extrapolated from a shorter run"
           + ("" if full else " (--full: every path in full)"))
