@@ -533,8 +533,8 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
         figures.time_split(split, names, _title(facts, "Where a run's time goes"),
                            out / "time_split")
         figure("time_split", "Wall-clock seconds per run, mean over the runs whose time "
-                             "metadata.json records (the runs made by the folder's last nasbench run"
-                             "): in the optimizer's ask and tell, and in the "
+                             "metadata.json records (the runs made by the folder's last "
+                             "nasbench run): in the optimizer's ask and tell, and in the "
                              "rest of the run (the harness: simulation, table look-ups, "
                              "writing the run file).")
     race_items, race_notes = speedup.section(
