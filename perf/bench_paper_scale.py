@@ -85,8 +85,8 @@ def extrapolate(outcome: dict, evaluations: int) -> float:
 def measure(experiment: Experiment, name: str, params: dict, horizon: float, full: bool,
             evaluations: int | None = None, cap: float = 0.0) -> Measure:
     """One path's run seconds: in full where ``full`` (or where a short run projects to at
-    most ``cap`` seconds), else extrapolated from :data:`SHORT_HORIZON` to ``evaluations`` (or to the short
-    run's evaluations scaled by the horizon)."""
+    most ``cap`` seconds), else extrapolated from :data:`SHORT_HORIZON` to ``evaluations``
+    (or to the short run's evaluations scaled by the horizon)."""
     if full or horizon <= SHORT_HORIZON:
         outcome = one_run(experiment, name, params, horizon)
         return Measure(outcome["wall"], len(outcome["overhead"]), horizon)
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         if engine is None or library not in (engine.choices or ()) or "engine" in params:
             ours = measure(experiment, opt.name, params, horizon, full, cap=FULL_RUN_CAP_S)
             row(f"{opt.key}: one run ({ours.evaluations:,} evaluations)", ours.text(horizon),
-                "no engine switch: the library's path")
+                "one path (no engine switch)")
             totals["library"] += ours.seconds
             totals["ours"] += ours.seconds
             continue
