@@ -23,6 +23,14 @@ The Parzen estimators are hyperopt's own functions; the sampler and the log-dens
 and draws with fewer temporaries and Python calls (hyperopt's quantized density loops over the
 mixture's components in Python; here they are all computed at once and summed in its order).  Only ``hp.choice``, ``hp.uniform`` and ``hp.quniform`` with a finite range
 are supported: what :func:`optimizers.tpe.hyperopt_spec` makes of a flat ConfigSpace.
+
+Per call, a float's work grows with the history (its "above" model has a component per trial):
+the above trials' sort order is kept by insertion (:class:`_SortedValues`; argsort decides
+wherever values tie), a quantized parameter's normal CDFs are evaluated once per distinct
+component, and the above model's log-density is first computed without its negligible terms
+(:func:`gmm1_lpdf_bounded`, with a proven bound on the difference): the candidate it picks is
+proposed only where it leads every other value by more than twice that bound
+(:func:`certain_best`), else hyperopt's exact scores decide.  The proposal is hyperopt's either way.
 """
 from __future__ import annotations
 
