@@ -30,7 +30,7 @@ wherever values tie), a quantized parameter's normal CDFs are evaluated once per
 component, and the above model's log-density is first computed without its negligible terms
 (:func:`gmm1_lpdf_bounded`, with a proven bound on the difference): the candidate it picks is
 proposed only where it leads every other value by more than twice that bound
-(:func:`certain_best`), else hyperopt's exact scores decide.  The proposal is hyperopt's either way.
+(:func:`certain_best`), else hyperopt's exact scores decide: the proposal is hyperopt's.
 """
 from __future__ import annotations
 
