@@ -292,3 +292,27 @@ def _save(fig, stem: Path) -> None:
         fig.savefig(buf, format=ext, dpi=150, bbox_inches="tight",
                     metadata={"CreationDate": None} if ext == "pdf" else None)
         atomic_write_bytes(stem.with_suffix(f".{ext}"), buf.getvalue())
+
+
+def time_split(data: pd.DataFrame, names: list[str], title: str, stem: Path) -> None:
+    """Where a run's wall-clock time goes: per optimizer (rows of ``data``: optimizer,
+    optimizer_seconds, harness_seconds, runs), a bar for its ask/tell and one for the rest of
+    the run (the harness), on a log axis, each labelled with its seconds."""
+    plt = _plt()
+    data = data.set_index("optimizer").loc[[n for n in names if n in set(data["optimizer"])]]
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.55 * len(data)), layout="constrained")
+    y = np.arange(len(data))
+    parts = {"optimizer_seconds": ("optimizer: ask and tell", "#0072B2"),
+             "harness_seconds": ("harness: simulation, table look-ups, run file", "#999999")}
+    for k, (column, (label, colour)) in enumerate(parts.items()):
+        values = data[column].to_numpy(float)
+        ax.barh(y + (k - 0.5) * 0.38, np.maximum(values, 1e-4), 0.36, color=colour, label=label)
+        for yi, v in zip(y + (k - 0.5) * 0.38, values):
+            ax.annotate(f"{v:.3g} s", (max(v, 1e-4), yi), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=7)
+    ax.set_yticks(y, [f"{n} ({int(r)} run{'s' * (r != 1)})" for n, r in
+                      zip(data.index, data["runs"])])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlim(right=ax.get_xlim()[1] * 4)   # room for the labels
+    _finish(fig, ax, "Wall-clock seconds per run (mean)", "", title, stem)

@@ -25,7 +25,7 @@ from .report_tables import (DEFAULT_BASELINE, REPORT_SEED, SIGNIFICANCE_COLUMNS,
                             Source, average_rank, comparisons, critical_differences, curves,
                             exhausted_runs, final_table, in_progress, load_source,
                             on_grid, over_time, report_times, significance, summarise, summary,
-                            time_grid, usage)
+                            time_grid, usage, wall_split)
 from .report_text import (CURVE_RULE, baseline_markdown, failure_notes, final_markdown,
                           pairs_markdown, report_title, run_counts, summary_markdown)
 
@@ -159,6 +159,15 @@ def report(folder: str | Path, times: list[float] | None = None, aggregate: str 
     else:
         notes.append("optimizer overhead was not recorded for some runs (made by a version "
                      "before it was): no overhead figure")
+    split = wall_split(folder, per_run)
+    if not split.empty:
+        figures.time_split(split, names, report_title(facts, "Where a run's time goes"),
+                           out / "time_split")
+        figure("time_split", "Wall-clock seconds per run, mean over the runs whose time "
+                             "metadata.json records (the runs made by the folder's last "
+                             "nasbench run): in the optimizer's ask and tell, and in the "
+                             "rest of the run (the harness: simulation, table look-ups, "
+                             "writing the run file).")
     race_items, race_notes = speedup.section(
         on_grid(trajectories, time_grid(trajectories, speedup.POINTS), "test_regret"), facts,
         out, show)

@@ -12,6 +12,7 @@ tables and notes; an optimizer all of whose runs failed is still listed.
 """
 from __future__ import annotations
 
+import json
 import zlib
 from pathlib import Path
 
@@ -377,3 +378,26 @@ def in_progress(folder: Path, loaded: Loaded) -> list[str]:
     of = f" of {planned}" if planned else ""
     return [f"a 'nasbench run' ({holder}) is still writing this folder: {len(loaded.facts)}"
             f"{of} runs are complete, and the report shows those"]
+def wall_split(folder: Path, per_run: pd.DataFrame) -> pd.DataFrame:
+    """Per optimizer: mean wall seconds per run in its ask/tell and in the rest of the run
+    (the harness), over the runs with a known overhead whose wall ``metadata.json`` records
+    (``wall_seconds_per_run``: the runs of the folder's last ``nasbench run``); empty if none.
+    """
+    try:
+        walls = json.loads((folder / "metadata.json").read_text())["wall_seconds_per_run"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return pd.DataFrame()
+    if not isinstance(walls, dict):
+        return pd.DataFrame()
+    keys = per_run["optimizer"].astype(str) + "/" + per_run["seed"].astype(str)
+    runs = per_run.assign(wall=keys.map(lambda k: walls.get(k, np.nan)).astype(float))
+    runs = runs[runs["wall"].notna() & runs["optimizer_seconds"].notna()]
+    runs = runs.assign(harness_seconds=(runs["wall"] - runs["optimizer_seconds"]).clip(lower=0))
+    if runs.empty:
+        return pd.DataFrame()
+    return runs.groupby("optimizer", sort=False).agg(
+        optimizer_seconds=("optimizer_seconds", "mean"),
+        harness_seconds=("harness_seconds", "mean"),
+        runs=("seed", "size")).reset_index()
+
+

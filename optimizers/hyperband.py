@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import logging
 import math
 import types
@@ -153,6 +154,8 @@ class BOHB(Hyperband):
                 random_fraction=s["random_fraction"], bandwidth_factor=s["bandwidth_factor"],
                 min_bandwidth=s["min_bandwidth"])
         self._generator.logger = logging.getLogger("hpbandster.bohb")
+        library_impute = self._generator.impute_conditional_data
+        self._generator.impute_conditional_data = functools.partial(_impute, library_impute)
 
     @contextlib.contextmanager
     def _numpy_global_rng(self) -> Iterator[None]:
@@ -180,6 +183,16 @@ class BOHB(Hyperband):
             for key, kde in pair.items():
                 if CategoricalKDE.fits(kde):
                     pair[key] = CategoricalKDE(kde)
+
+
+def _impute(library_impute, array: np.ndarray) -> np.ndarray:
+    """hpbandster's ``impute_conditional_data`` where ``array`` has no NaN (no inactive
+    hyperparameter, as in every encoding here): its Python loop over the rows then copies each
+    row unchanged and draws nothing, so a copy is the same array at no cost per row (it ran at
+    every result, over every result of the budget).  Arrays with a NaN go to the library."""
+    if np.isnan(array).any():
+        return library_impute(array)
+    return array.copy()
 
 
 class CategoricalKDE:

@@ -364,3 +364,27 @@ def test_smac_says_when_a_tiny_space_is_exhausted():
     finally:
         opt.close()
     assert set(seen) == {"a", "b", "c"}
+
+
+def test_bohbs_imputation_is_hpbandsters(objective, monkeypatch):
+    """BOHB's shortcut for hpbandster's impute_conditional_data: the same array where nothing
+    is inactive, the library itself (and its draws) where something is; and a BOHB run with
+    the library's own imputation proposes the same configurations."""
+    from hpbandster.optimizers.config_generators.bohb import BOHB as KDEGenerator
+
+    from optimizers.hyperband import _impute
+
+    library = KDEGenerator(objective.config_space(seed=0)).impute_conditional_data
+    rng = np.random.default_rng(3)
+    full = rng.integers(0, 3, (40, 6)).astype(float)
+    assert np.array_equal(_impute(library, full), library(full))
+    holes = full.copy()
+    holes[rng.random(holes.shape) < 0.2] = np.nan
+    holes[:, 0] = 1.0
+    np.random.seed(5)
+    want = library(holes)
+    np.random.seed(5)
+    assert np.array_equal(_impute(library, holes), want, equal_nan=True)
+    ours = drive(objective, "bohb", 2, 400)[0]
+    monkeypatch.setattr("optimizers.hyperband._impute", lambda lib, array: lib(array))
+    assert drive(objective, "bohb", 2, 400)[0] == ours

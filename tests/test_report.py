@@ -2,6 +2,7 @@
 overhead), figures, the page in a real browser, bad folders."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -11,7 +12,7 @@ from scipy import stats as sps
 from harness import stats
 from harness.cli import main
 from harness.report import (ReportError, critical_differences, curves, final_table, on_grid,
-                            report, significance, summary, usage)
+                            report, significance, summary, usage, wall_split)
 from harness.results import RunKey, encode_run, load_trajectories, write_run
 
 from .helpers import CHROMIUM, render_in_chromium
@@ -529,3 +530,23 @@ def test_report_help_says_what_the_aggregates_draw(capsys):
     text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")
     assert "95% percentile-bootstrap band" in text and "s.e." not in text
     assert "--baseline" in text and "--all-pairs" in text
+
+
+def test_where_a_runs_time_goes(tmp_path):
+    """metadata.json's wall per run, less the run's optimizer seconds, is the harness's share;
+    runs it does not record (an earlier invocation's) are left out of the means."""
+    values = {"a": dict(enumerate(A[:3])), "b": dict(enumerate(B[:3]))}
+    folder = final_regrets(tmp_path / "f", values)
+    per_run = usage(folder)
+    assert wall_split(folder, per_run).empty   # no metadata.json: no figure
+    walls = {"a/0": 2.0, "a/1": 3.0, "b/0": 0.5}
+    (folder / "metadata.json").write_text(json.dumps({"wall_seconds_per_run": walls}))
+    split = wall_split(folder, per_run).set_index("optimizer")
+    spent = per_run.set_index(["optimizer", "seed"])["optimizer_seconds"]
+    assert split.loc["a", "runs"] == 2 and split.loc["b", "runs"] == 1
+    assert split.loc["a", "optimizer_seconds"] == pytest.approx((spent["a", 0] + spent["a", 1]) / 2)
+    assert split.loc["a", "harness_seconds"] == pytest.approx(
+        (2.0 - spent["a", 0] + 3.0 - spent["a", 1]) / 2)
+    out = report(folder, times=[100.0], show=False)
+    assert (out / "time_split.png").stat().st_size > 1000
+    assert 'alt="time_split"' in (out / "index.html").read_text()

@@ -135,3 +135,66 @@ def test_unsupported_distributions_are_refused():
 def test_long_runs_propose_what_hyperopts_fmin_proposes(objectives, encoding):
     objective = objectives[encoding]
     assert our_configs(objective, 2000, seed=1) == fmin_configs(objective, 2000, seed=1)
+
+
+def test_log_densities_are_hyperopts_and_the_bounded_ones_within_their_bound(objectives):
+    """gmm1_lpdf and gmm1_lpdf_quantized give GMM1_lpdf's floats; gmm1_lpdf_bounded (the bad
+    trials' model scored without its negligible terms) stays within the bound it reports."""
+    from hyperopt.tpe import GMM1_lpdf
+
+    from optimizers.tpe_exact import (adaptive_parzen_normal, gmm1_lpdf, gmm1_lpdf_bounded,
+                                      gmm1_lpdf_quantized, gmm1_sample)
+
+    spec = [p for p in hyperopt_spec(objectives["C"].config_space(seed=0)) if p.kind != "choice"]
+    rng = np.random.default_rng(11)
+    for n in (0, 1, 2, 30, 2500):
+        for p in spec[::7] + spec[-1:]:   # uniform floats and the quantized integer
+            low, high = p.args[:2]
+            q = p.args[2] if p.kind == "quniform" else None
+            obs = rng.uniform(low, high, n) if q is None else np.round(rng.uniform(low, high, n))
+            w, mu, sigma = adaptive_parzen_normal(obs, 1.0, 0.5 * (low + high), high - low)
+            samples = gmm1_sample(w, mu, sigma, low, high, q, rng, 24)
+            exact = GMM1_lpdf(samples, w, mu, sigma, low, high, q)
+            ours = (gmm1_lpdf if q is None else gmm1_lpdf_quantized)(samples, w, mu, sigma,
+                                                                     low, high, q)
+            assert np.array_equal(ours, exact), (p.label, n)
+            if q is None:
+                bounded, bound = gmm1_lpdf_bounded(samples, w, mu, sigma, low, high)
+                assert np.max(np.abs(bounded - exact)) <= bound < 1e-6, (p.label, n)
+
+
+def test_the_bounded_score_decides_only_what_the_exact_one_would():
+    from optimizers.tpe_exact import certain_best
+
+    samples = np.array([0.2, 0.5, 0.2, 0.7])
+    assert certain_best(samples, np.array([3.0, 1.0, 3.0, 2.0]), 0.1)   # equal values tie
+    assert not certain_best(samples, np.array([3.0, 2.9, 3.0, 2.0]), 0.1)   # within the bound
+    assert certain_best(samples, np.array([3.0, 2.7, 3.0, 2.0]), 0.1)
+    assert not certain_best(samples, np.array([3.0, np.nan, 3.0, 2.0]), 0.1)
+    assert certain_best(np.array([0.4, 0.4]), np.array([1.0, 1.0]), 0.1)   # one value only
+
+
+def test_suggestions_along_a_tpe_run_on_c_are_hyperopts(objectives):
+    """Along a TPE run of 1,200 trials on encoding C (its proposals cluster, so candidates'
+    scores come close), every 150 trials: our suggestion is tpe.suggest's on that history."""
+    objective = objectives["C"]
+    space = objective.config_space(seed=0)
+    opt = TPE(space, [objective.max_budget], np.random.default_rng(4))
+    bench_rng, history = np.random.default_rng(5), []
+    for n in range(1201):
+        if n >= 300 and n % 150 == 0:
+            for seed in (n, 2**31 - 2 - n):
+                assert opt.engine.suggest(seed) == hyperopt_suggestion(space, history, seed), n
+        trial = opt.ask()
+        r = objective.evaluate(trial.config, trial.budget, bench_rng)
+        result = Result(r.validation_error, r.cost, r.invalid, trial.budget)
+        opt.tell(trial, result)
+        history.append((_hyperopt_values(opt.engine, trial.info["hyperopt_tid"]),
+                        1.0 if r.invalid else float(r.validation_error)))
+
+
+def _hyperopt_values(engine: RunningTPE, tid: int) -> dict:
+    """A trial's values as tpe.suggest stores them (a choice's index, else the float)."""
+    values = {p.label: int(engine._codes[i, tid]) for i, p in enumerate(engine._choices)}
+    values.update({label: float(column[tid]) for label, column in engine._columns.items()})
+    return values
