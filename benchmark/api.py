@@ -16,13 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import (CellNotInStoreError, InputError, MissingFileError, OutOfDomainError,
-                     StoreError)
+from .data.records import RUN_FIELDS
+from .data.store import Store, open_store
+from .errors import CellNotInStoreError, InputError, MissingFileError, OutOfDomainError, StoreError
 from .space.constants import MAX_EDGES, MAX_VERTICES, NUM_REPEATS, OP_LABELS, OPS, ops_of_labels
 from .space.enumeration import lookup_cell, lookup_mask
 from .space.spec import ModelSpec
-from .data.records import RUN_FIELDS
-from .data.store import Store, open_store
 
 Repeat = int | str | None
 QUERY_KEYS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
@@ -44,13 +43,13 @@ class NASBench:
         self._init_store(open_store(path, verify=verify), seed)
 
     @classmethod
-    def from_store(cls, store: Store, seed: int | np.random.Generator | None = None) -> "NASBench":
+    def from_store(cls, store: Store, seed: int | np.random.Generator | None = None) -> NASBench:
         self = cls.__new__(cls)
         self._init_store(store, seed)
         return self
 
     @classmethod
-    def surrogate(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> "NASBench":
+    def surrogate(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> NASBench:
         """The embedded table: a surrogate fitted to real NAS-Bench-101 cells, every cell of the
         space (built from the shipped fit once, ~3 s, then cached).  ``seed`` selects the
         table's draw of runs; ``rng`` seeds the repeat sampling of this instance."""

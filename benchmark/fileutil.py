@@ -40,7 +40,7 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - re-raised by _raise_named
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         _raise_named(exc, path)
@@ -76,7 +76,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - re-raised by _raise_named
         shutil.rmtree(tmp, ignore_errors=True)
         _raise_named(exc, path)
 

@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from benchmark.errors import UserError
 from benchmark.fileutil import read_bounded
-
 
 #: Limits on what an experiment file may ask for (each error message names its limit).
 MAX_TIME = 1e9            # simulated seconds per run (~32 years; the paper's plots end at 1e7)

@@ -27,16 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.objectives import get_encoding
 from benchmark.errors import UserError
+from benchmark.objectives import get_encoding
 from optimizers import Result, SearchExhausted, Trial
 
 from .config import Experiment
-from .results import encode_run
-from .plan import RunSpec
-from .task import make_optimizer, run_facts
 from .events import Events
+from .plan import RunSpec
+from .results import encode_run
 from .simulator import MAX_FREE_EVALUATIONS, SimulationError, check_trial_ids
+from .task import make_optimizer, run_facts
 
 log = logging.getLogger(__name__)
 

@@ -50,8 +50,9 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
         legacy = before is not None and previous == experiment.identity(before)
         if previous != identity and not legacy:
             if not force:
+                note = experiment.refusal_note(previous, before or experiment.seed_list)
                 raise ExperimentError(f"{output}: holds results of a different experiment"
-                                      f"{experiment.refusal_note(previous, before or experiment.seed_list)}; "
+                                      f"{note}; "
                                       "use another --output, or --force to replace them")
             for path in run_files(output):
                 path.unlink()

@@ -27,9 +27,9 @@ import numpy as np
 from benchmark.data.convert import convert
 from benchmark.data.records import Run, adjacency_string, decode, encode
 from benchmark.data.tfrecord import write_records
+from benchmark.errors import InputError
 from benchmark.fileutil import atomic_write_bytes, atomic_write_text
 from benchmark.space import BUDGETS, NUM_REPEATS, ModelSpec, representative, sample_cell
-from benchmark.errors import InputError
 
 log = logging.getLogger(__name__)
 

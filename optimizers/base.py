@@ -34,7 +34,6 @@ from typing import Any, ClassVar, NamedTuple
 import ConfigSpace as CS
 import numpy as np
 
-
 _NO_INFO: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -164,7 +163,7 @@ class Optimizer(abc.ABC):
     def tell(self, trial: Trial, result: Result) -> None:
         """A finished evaluation of ``trial``."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Release what the optimizer opened (files, libraries' state)."""
 
 

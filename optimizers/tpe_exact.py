@@ -21,8 +21,9 @@ call's Generator is the same:
 The Parzen estimators are hyperopt's own functions; the sampler and the log-densities
 (:func:`gmm1_sample`, :func:`gmm1_lpdf`, :func:`gmm1_lpdf_quantized`) do hyperopt's arithmetic
 and draws with fewer temporaries and Python calls (hyperopt's quantized density loops over the
-mixture's components in Python; here they are all computed at once and summed in its order).  Only ``hp.choice``, ``hp.uniform`` and ``hp.quniform`` with a finite range
-are supported: what :func:`optimizers.tpe.hyperopt_spec` makes of a flat ConfigSpace.
+mixture's components in Python; here they are all computed at once and summed in its order).
+Only ``hp.choice``, ``hp.uniform`` and ``hp.quniform`` with a finite range are supported: what
+:func:`optimizers.tpe.hyperopt_spec` makes of a flat ConfigSpace.
 """
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ cluster listens in the machine's own namespace; a worker node killed mid-experim
 retries (one log line each), not results; every worker node gone is one line and a non-zero
 exit, and the rerun resumes; a killed driver leaves nothing running and its rerun resumes; nodes
 without the package, without the table or with other code are each named in one line (exit 2,
-no run file); a dead head is one line at once (not Ray's minutes of retries).  Everything the test made (namespaces, the
-bridge, veth pairs, processes) is removed at the end, also on failure.
+no run file); a dead head is one line at once (not Ray's minutes of retries).  Everything the
+test made (namespaces, the bridge, veth pairs, processes) is removed at the end, also on failure.
 """
 from __future__ import annotations
 
@@ -25,8 +25,16 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
-from .netns_cluster import (HEAD, SUBNET, Cluster, cmdline, ip, namespaces, three_nodes,
-                            why_no_namespaces)
+from .netns_cluster import (
+    HEAD,
+    SUBNET,
+    Cluster,
+    cmdline,
+    ip,
+    namespaces,
+    three_nodes,
+    why_no_namespaces,
+)
 from .test_cluster import _listening
 from .test_harness import files, write_yaml
 

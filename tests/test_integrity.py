@@ -123,7 +123,7 @@ def test_an_altered_enumeration_cache_is_rebuilt_not_used(cells, tmp_path, monke
     assert built == [1]
 
 
-# ---- the simulator refuses what cannot end, and ambiguous trial ids (#27, items 4 and 6) ----------
+# ---- the simulator refuses what cannot end, and ambiguous trial ids (#27, items 4 and 6) ---------
 
 @pytest.mark.parametrize("kwargs, words", [
     ({"time_budget": float("inf")}, "time_budget must be a positive finite"),

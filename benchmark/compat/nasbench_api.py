@@ -150,7 +150,7 @@ class NASBench(_NASBench):
         if not self.config.get("cifar10"):
             raise ValueError("evaluate needs the CIFAR-10 data: set nasbench.config['cifar10'] "
                              "to the tarball or folder ('nasbench data cifar10' downloads it)")
-        from trainer.cifar import load   # the trainer extra; TrainerUnavailable without it
+        from trainer.cifar import load  # the trainer extra; TrainerUnavailable without it
         from trainer.train import train
 
         self._check_spec(model_spec)

@@ -5,7 +5,8 @@ Layout (C cells sorted by hash, B budgets ascending, R = 3 repeats)::
     manifest.json           schema version, source (name, size, sha256), counts, optima, checksums
     hashes.npy              (C,) S32      module hashes, ascending
     matrices.npy            (C, 7, 7) int8 stored (first-met) adjacency, zero padded
-    labels.npy              (C, 7) int8   -1 input, 0 conv3x3, 1 conv1x1, 2 maxpool, -2 output, -3 pad
+    labels.npy              (C, 7) int8   -1 input, 0 conv3x3, 1 conv1x1, 2 maxpool, -2 output,
+                                          -3 pad
     num_vertices.npy        (C,) int8
     trainable_parameters.npy (C,) int64
     <run field>.npy         (C, B, R)     halfway_/final_ training_time and accuracies
@@ -25,11 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from ..fileutil import (atomic_directory, atomic_write_text, file_sha256, sha256_once,
-                        why_not_replaceable)
 from ..errors import StoreError
+from ..fileutil import (
+    atomic_directory,
+    atomic_write_text,
+    file_sha256,
+    sha256_once,
+    why_not_replaceable,
+)
 from ..space.constants import BUDGETS, NUM_REPEATS
-from ..space.enumeration import CellTable, NUM_CELLS
+from ..space.enumeration import NUM_CELLS, CellTable
 from .records import RUN_FIELDS
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""The encodings of the NAS-Bench-101 optimizer comparison (automl/nas_benchmarks ``NASCifar10A/B/C``).
+"""The encodings of the NAS-Bench-101 optimizer comparison (automl/nas_benchmarks
+``NASCifar10A/B/C``).
 
 Each encoding turns a configuration (any mapping of hyperparameter name to value, such as a
 ConfigSpace ``Configuration`` or a plain dict) into a raw 7-vertex cell, and a spec back into a
@@ -15,8 +16,16 @@ from typing import Any
 import ConfigSpace as CS
 import numpy as np
 
-from ..space.constants import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICES, MAXPOOL3X3,
-                               OUTPUT, slot_bit)
+from ..space.constants import (
+    CONV1X1,
+    CONV3X3,
+    INPUT,
+    MAX_EDGES,
+    MAX_VERTICES,
+    MAXPOOL3X3,
+    OUTPUT,
+    slot_bit,
+)
 from ..space.errors import InputError
 from ..space.spec import ModelSpec
 

@@ -15,7 +15,6 @@ from ..space.constants import MAX_VERTICES, NUM_REPEATS
 from .encodings import ConfigError, Encoding, get_encoding
 from .lookup import ABSENT, PicklesViews, RawCellIndex
 
-
 RepeatPolicy = Literal["sample", "mean", 0, 1, 2]
 CostPolicy = Literal["one", "sum"]
 AbsentPolicy = Literal["error", "invalid"]

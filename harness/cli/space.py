@@ -8,15 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.errors import InputError
+from benchmark.fileutil import atomic_writer
 from benchmark.space import ModelSpec, enumerate_cells
 from benchmark.space.constants import ops_of_labels
 
-from benchmark.fileutil import atomic_writer
-
-from benchmark.errors import InputError
-
 from .util import examples
-
 
 
 def register(groups: argparse._SubParsersAction) -> None:
