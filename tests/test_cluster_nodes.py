@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
+from .helpers import files, listening, write_yaml
 from .netns_cluster import (
     HEAD,
     SUBNET,
@@ -35,8 +36,6 @@ from .netns_cluster import (
     three_nodes,
     why_no_namespaces,
 )
-from .test_cluster import _listening
-from .test_harness import files, write_yaml
 
 pytestmark = pytest.mark.slow
 
@@ -156,10 +155,10 @@ def test_the_runs_of_three_nodes_equal_a_local_run(cluster, reference, tmp_path)
     # the cluster listens in its namespaces only: none of its sockets in the machine's own
     for i in (1, 2, 3):
         pids = _pids(cluster, i)
-        inside = _listening(pids, Path(f"/proc/{pids[0]}/net"))
+        inside = listening(pids, Path(f"/proc/{pids[0]}/net"))
         assert inside and all(a.removeprefix("0000000000000000FFFF0000") in OURS
                               for a in inside), (i, inside)
-    assert _listening(cluster.pids()) == [], "a cluster socket listens out here"
+    assert listening(cluster.pids()) == [], "a cluster socket listens out here"
 
 
 def test_a_lost_worker_node_costs_retries_not_results(cluster, reference, tmp_path):

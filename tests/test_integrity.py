@@ -206,7 +206,7 @@ def test_a_full_disk_is_one_line_and_a_resume_completes_the_same_bytes(tmp_path,
                                                                        small_disk):
     import subprocess
 
-    from .test_harness import files
+    from .helpers import files
 
     exp = tmp_path / "exp.yaml"
     exp.write_text("budget: {time: 2.0e+5}\nseeds: 6\noptimizers: [{name: random_search}, "
