@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -43,13 +43,13 @@ class NASBench:
         self._init_store(open_store(path, verify=verify), seed)
 
     @classmethod
-    def from_store(cls, store: Store, seed: int | np.random.Generator | None = None) -> NASBench:
+    def from_store(cls, store: Store, seed: int | np.random.Generator | None = None) -> Self:
         self = cls.__new__(cls)
         self._init_store(store, seed)
         return self
 
     @classmethod
-    def surrogate(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> NASBench:
+    def surrogate(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> Self:
         """The embedded table: a surrogate fitted to real NAS-Bench-101 cells, every cell of the
         space (built from the shipped fit once, ~3 s, then cached).  ``seed`` selects the
         table's draw of runs; ``rng`` seeds the repeat sampling of this instance."""
@@ -75,7 +75,7 @@ class NASBench:
         self._cell_of = a["cell_of"]
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self._row_cache: dict[tuple[bytes, tuple[str, ...]], int] = {}
-        self.config = {"module_vertices": MAX_VERTICES, "max_edges": MAX_EDGES,
+        self.config: dict[str, Any] = {"module_vertices": MAX_VERTICES, "max_edges": MAX_EDGES,
                        "available_ops": list(OPS), "num_repeats": NUM_REPEATS}
         self.reset_budget_counters()
 
@@ -184,6 +184,7 @@ class NASBench:
         row = self._row_cache.get(key)
         if row is None:
             self._check_spec(model_spec)
+            assert model_spec.ops is not None   # checked: a valid spec has its pruned ops
             row = lookup_mask(self._graph_offset, self._graph_id, self._cell_of,
                               model_spec.slot_mask(), [_label(op) for op in model_spec.ops])
             if row < 0:

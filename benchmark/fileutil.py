@@ -34,8 +34,8 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
-        text = {} if "b" in mode else {"encoding": "utf-8", "errors": "backslashreplace"}
-        with os.fdopen(fd, mode, **text) as fh:
+        encoding, errors = (None, None) if "b" in mode else ("utf-8", "backslashreplace")
+        with os.fdopen(fd, mode, encoding=encoding, errors=errors) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -246,6 +246,8 @@ Planned = dict[tuple[str, int], dict[str, Any] | None] | None
 def _planned(experiment: dict | None) -> Planned:
     """Every run of the folder's experiment, with its expected facts where the experiment is
     valid today; None if it names none."""
+    if experiment is None:
+        return None
     with contextlib.suppress(ValueError, TypeError):   # not valid as an experiment now
         return dict(expected_facts(Experiment.model_validate(experiment)))
     try:
@@ -266,6 +268,8 @@ def planned_count(folder: str | Path) -> int | None:
 def _trajectory_mode(experiment: dict | None) -> str | None:
     """The experiment's ``budget.trajectory`` (a setting for reading the results: changing it
     on resume rewrites ``experiment.yaml``, not the runs); None if it names none."""
+    if experiment is None:
+        return None
     try:
         mode = experiment["budget"]["trajectory"]
     except (KeyError, TypeError):

@@ -82,7 +82,7 @@ def metadata(experiment: Experiment, start: float, walls: dict[str, float],
              nodes: dict[str, str] | None = None) -> dict[str, Any]:
     """What the results folder records about how it was made (``nodes``: on a cluster, the
     node that ran each run done now)."""
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in ("nasbench-harness", "numpy", "ConfigSpace", "hpbandster", "smac", "optuna",
                  "ray", "pandas", "matplotlib"):
         try:
@@ -91,6 +91,7 @@ def metadata(experiment: Experiment, start: float, walls: dict[str, float],
             packages[name] = None
     bench = experiment.benchmark
     if bench.is_live:
+        assert bench.data is not None   # BenchmarkConfig requires it for nasbench101
         data = {"path": str(Path(bench.data).expanduser().resolve()), "live": True}
     else:
         objective = objective_for(bench)

@@ -23,6 +23,7 @@ import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -56,7 +57,8 @@ class SMAC(Optimizer):
         self._dir = tempfile.mkdtemp(prefix="nasbench-smac-")
         hp = self.hp
         scenario = Scenario(space, deterministic=False, n_trials=10**9,
-                            seed=int(self.rng.integers(2**31 - 1)), output_directory=self._dir)
+                            seed=int(self.rng.integers(2**31 - 1)),
+                            output_directory=Path(self._dir))
         self._facade = HPO(
             scenario, target_function=_never_called,
             model=RandomForest(  # HPO.get_model's settings, but single-threaded
@@ -119,12 +121,13 @@ def _fast_configuration_equality() -> Iterator[None]:
             return bool(np.array_equal(self._vector, other._vector, equal_nan=True))
         return original(self, other)
 
-    __eq__._nasbench_fast = True
-    Configuration.__eq__ = __eq__
+    __eq__._nasbench_fast = True  # type: ignore[attr-defined]
+    # a patch for the block's duration only (mypy refuses any assignment to a method)
+    Configuration.__eq__ = __eq__  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Configuration.__eq__ = original
+        Configuration.__eq__ = original  # type: ignore[method-assign]
 
 
 def _never_called(config, seed: int = 0) -> float:

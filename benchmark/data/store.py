@@ -22,7 +22,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -183,7 +183,7 @@ def _check_manifest(manifest: dict[str, Any], mpath: Path) -> None:
         return StoreError(f"{mpath}: {key} must be {want}, got {manifest.get(key, '(missing)')!r}"
                           [:300])
 
-    def is_int(v: Any) -> bool:
+    def is_int(v: Any) -> TypeGuard[int]:
         return isinstance(v, int) and not isinstance(v, bool)
 
     num = manifest.get("num_cells")

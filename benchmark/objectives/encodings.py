@@ -186,6 +186,7 @@ def _embed(spec: ModelSpec) -> tuple[np.ndarray, list[str]]:
     if spec.original_matrix.shape == (MAX_VERTICES, MAX_VERTICES):
         return spec.original_matrix, list(spec.original_ops)
     n = spec.num_vertices
+    assert spec.matrix is not None and spec.ops is not None   # valid: pruned
     matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
     keep = list(range(n - 1)) + [MAX_VERTICES - 1]
     matrix[np.ix_(keep, keep)] = spec.matrix

@@ -322,7 +322,7 @@ def enumerate_cells(progress: bool = True) -> CellTable:
     table = build_cell_table(progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-    np.savez(tmp, **table.arrays())
+    np.savez(tmp, **table.arrays())  # type: ignore[arg-type]  # numpy's stub: **kwds vs allow_pickle
     os.replace(tmp, path)
     _TABLE = table
     return table

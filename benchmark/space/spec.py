@@ -36,6 +36,7 @@ def _as_matrix(matrix: Any) -> tuple[np.ndarray, list[int]]:
             mask = _row_mask(i, row)
             if mask is None:
                 _checked_matrix(arr)
+                raise AssertionError(f"row {i} refused but not named")  # _checked_matrix raised
             known[key] = mask
         succ.append(mask)
     return arr.astype(np.int8), succ
@@ -145,6 +146,8 @@ class ModelSpec:
 
     __slots__ = ("original_matrix", "original_ops", "ops", "valid_spec", "num_edges", "_succ",
                  "_kept", "_matrix", "_hash")
+    _matrix: np.ndarray | None
+    _hash: str | None
 
     def __init__(self, matrix: Any, ops: Sequence[str]):
         original, succ = _as_matrix(matrix)
