@@ -36,7 +36,7 @@ def _as_matrix(matrix: Any) -> tuple[np.ndarray, list[int]]:
             mask = _row_mask(i, row)
             if mask is None:
                 _checked_matrix(arr)
-                raise AssertionError(f"row {i} refused but not named")  # _checked_matrix raised
+                raise AssertionError(f"row {i}: _checked_matrix names what _row_mask refuses")
             known[key] = mask
         succ.append(mask)
     return arr.astype(np.int8), succ
