@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test perf install clean
+.PHONY: demo test lint perf install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(VENV)/.core   ## the demo experiment on the embedded surrogate table, en
 
 test: $(VENV)/.test   ## the whole test suite
 	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.test   ## ruff (lint, import order) and mypy, configured in pyproject.toml
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 perf: $(VENV)/.test   ## benchmark scripts: figures and ratios against baselines measured in the same run
 	$(BIN)/python -m perf

@@ -3,8 +3,13 @@
 ``from benchmark import NASBench, ModelSpec`` gives the original API without TensorFlow.
 """
 from .api import NASBench
-from .errors import (BenchmarkError, CellNotInStoreError, DataFormatError, OutOfDomainError,
-                     StoreError)
+from .errors import (
+    BenchmarkError,
+    CellNotInStoreError,
+    DataFormatError,
+    OutOfDomainError,
+    StoreError,
+)
 from .space import ModelSpec
 
 __all__ = ["BenchmarkError", "CellNotInStoreError", "DataFormatError", "ModelSpec", "NASBench",

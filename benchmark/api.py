@@ -12,17 +12,16 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
-from .errors import (CellNotInStoreError, InputError, MissingFileError, OutOfDomainError,
-                     StoreError)
+from .data.records import RUN_FIELDS
+from .data.store import Store, open_store
+from .errors import CellNotInStoreError, InputError, MissingFileError, OutOfDomainError, StoreError
 from .space.constants import MAX_EDGES, MAX_VERTICES, NUM_REPEATS, OP_LABELS, OPS, ops_of_labels
 from .space.enumeration import lookup_cell, lookup_mask
 from .space.spec import ModelSpec
-from .data.records import RUN_FIELDS
-from .data.store import Store, open_store
 
 Repeat = int | str | None
 QUERY_KEYS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")
@@ -62,7 +61,7 @@ class NASBench:
         return self
 
     @classmethod
-    def surrogate(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> "NASBench":
+    def surrogate(cls, seed: int = 0, rng: int | np.random.Generator | None = None) -> Self:
         """The embedded table: a surrogate fitted to real NAS-Bench-101 cells, every cell of the
         space (built from the shipped fit once, then cached).
 
@@ -95,7 +94,7 @@ class NASBench:
         self._cell_of = a["cell_of"]
         self.rng = np.random.default_rng(seed)   # a Generator is used as given
         self._row_cache: dict[tuple[bytes, tuple[str, ...]], int] = {}
-        self.config = {"module_vertices": MAX_VERTICES, "max_edges": MAX_EDGES,
+        self.config: dict[str, Any] = {"module_vertices": MAX_VERTICES, "max_edges": MAX_EDGES,
                        "available_ops": list(OPS), "num_repeats": NUM_REPEATS}
         self.reset_budget_counters()
 
@@ -231,6 +230,7 @@ class NASBench:
         row = self._row_cache.get(key)
         if row is None:
             self._check_spec(model_spec)
+            assert model_spec.ops is not None   # checked: a valid spec has its pruned ops
             row = lookup_mask(self._graph_offset, self._graph_id, self._cell_of,
                               model_spec.slot_mask(), [_label(op) for op in model_spec.ops])
             if row < 0:

@@ -42,13 +42,13 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual file mode
-        text = {} if "b" in mode else {"encoding": "utf-8", "errors": "backslashreplace"}
-        with os.fdopen(fd, mode, **text) as fh:
+        encoding, errors = (None, None) if "b" in mode else ("utf-8", "backslashreplace")
+        with os.fdopen(fd, mode, encoding=encoding, errors=errors) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - re-raised by _raise_named
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         _raise_named(exc, path)
@@ -103,7 +103,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - re-raised by _raise_named
         shutil.rmtree(tmp, ignore_errors=True)
         _raise_named(exc, path)
 

@@ -118,7 +118,7 @@ def compute(table: Table, seed: int = 0, walk_steps: int = 100_000,
     return result
 
 
-def _timed(result: Analysis, name: str, step: Callable[[], None]) -> None:
+def _timed(result: Analysis, name: str, step: Callable[[], object]) -> None:
     """Run one statistic, recording its wall and CPU seconds."""
     t0, cpu0 = time.perf_counter(), time.process_time()
     step()

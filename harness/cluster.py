@@ -13,6 +13,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from benchmark.errors import UserError
 
@@ -49,7 +50,7 @@ def start_ray(address: str | None, cpus: int | None) -> Path | None:
         k: v for k, v in os.environ.items() if k in ("NASBENCH_CACHE_DIR", "PYTHONPATH")}}}
     if address:
         probe(address)
-        local = {"_node_ip_address": "127.0.0.1"} if loopback else {}
+        local: dict[str, Any] = {"_node_ip_address": "127.0.0.1"} if loopback else {}
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING, runtime_env=runtime_env, **local)

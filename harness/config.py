@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from benchmark.errors import UserError
 from benchmark.fileutil import atomic_write_text, read_bounded
@@ -27,7 +26,6 @@ from benchmark.policies import AbsentPolicy, CellsPolicy, CostPolicy, RepeatPoli
 
 if TYPE_CHECKING:
     from optimizers import Optimizer
-
 
 #: Limits on what an experiment file may ask for (each error message names its limit).
 MAX_TIME = 1e9            # simulated seconds per run (~32 years; the paper's plots end at 1e7)

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.objectives import get_encoding
 from benchmark.errors import UserError
 from optimizers import Result, Trial
 
@@ -75,6 +74,7 @@ def _run_on_actors(experiment: Experiment, todo: list[RunSpec],
     if gpus is None:
         gpus = 1.0 if ray.cluster_resources().get("GPU", 0) else 0.0
     actor = ray.remote(num_cpus=1, num_gpus=gpus)(TrainerActor)
+    assert experiment.benchmark.data is not None   # BenchmarkConfig requires it for live runs
     data = str(Path(experiment.benchmark.data).expanduser().resolve())
     config = live.train_config()
     workers = experiment.budget.workers
@@ -83,7 +83,8 @@ def _run_on_actors(experiment: Experiment, todo: list[RunSpec],
         """``workers`` actors with the data loaded: a run's clock starts after that."""
         actors = [actor.remote(data, config) for _ in range(workers)]
         try:
-            ray.get([a.ready.remote() for a in actors])
+            # Ray types an actor handle's methods as the class's plain methods
+            ray.get([a.ready.remote() for a in actors])  # type: ignore[attr-defined]
         except ray.exceptions.RayError as exc:  # e.g. unreadable data: say why, in one line
             lines = str(getattr(exc, "cause", None) or exc).strip().splitlines()
             raise LiveError(f"{data}: the trainer actors did not start: "

@@ -105,7 +105,7 @@ def _provenance(folder: Path) -> list[str]:
 
 def versions() -> dict[str, str | None]:
     """Python's and the drawing packages' versions, for a page's software section."""
-    report = {"python": platform.python_version()}
+    report: dict[str, str | None] = {"python": platform.python_version()}
     for name in ("nasbench-harness", "numpy", "scipy", "pandas", "matplotlib"):
         try:
             report[name] = version(name)
@@ -126,7 +126,8 @@ def _dict_table(values: dict[str, Any]) -> str:
 
 def markdown_to_html(text: str) -> str:
     """The reporter's own Markdown (paragraphs and pipe tables, ``**bold**``) as HTML."""
-    out, table = [], []
+    out: list[str] = []
+    table: list[str] = []
 
     def flush() -> None:
         if table:

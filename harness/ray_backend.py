@@ -114,6 +114,8 @@ def _fan_out(experiment: Experiment, todo: list[RunSpec], output: Path,
     address = experiment.execution.address
     max_retries = experiment.execution.max_retries
     bench_config = experiment.benchmark
+    task: Callable[..., dict[str, Any]]
+    extra: tuple[Any, ...]
     if address:
         if bench_config.data:   # a relative path means the driver's folder on every node
             bench_config = bench_config.model_copy(

@@ -47,8 +47,9 @@ def prepare_output(experiment: Experiment, source: Path, output: Path, force: bo
         legacy = before is not None and previous == experiment.identity(before)
         if previous != identity and not legacy:
             if not force:
+                note = experiment.refusal_note(previous, before or experiment.seed_list)
                 raise ExperimentError(f"{output}: holds results of a different experiment"
-                                      f"{experiment.refusal_note(previous, before or experiment.seed_list)}; "
+                                      f"{note}; "
                                       "use another --output, or --force to replace them")
             for path in run_files(output):
                 path.unlink()
@@ -97,7 +98,7 @@ def metadata(experiment: Experiment, start: float, walls: dict[str, float],
              nodes: dict[str, str] | None = None) -> dict[str, Any]:
     """What the results folder records about how it was made (``nodes``: on a cluster, the
     node that ran each run done now)."""
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in ("nasbench-harness", "numpy", "ConfigSpace", "hpbandster", "smac", "optuna",
                  "ray", "pandas", "matplotlib"):
         try:
@@ -106,6 +107,7 @@ def metadata(experiment: Experiment, start: float, walls: dict[str, float],
             packages[name] = None
     bench = experiment.benchmark
     if bench.is_live:
+        assert bench.data is not None   # BenchmarkConfig requires it for nasbench101
         data = {"path": str(Path(bench.data).expanduser().resolve()), "live": True}
     else:
         objective = objective_for(bench)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -42,7 +44,7 @@ def iqm(values: np.ndarray, axis: int = -1) -> np.ndarray:
     return stats.trim_mean(values, 0.25, axis=axis)
 
 
-AGGREGATES = {"mean": np.mean, "median": np.median, "iqm": iqm}
+AGGREGATES: dict[str, Callable[..., Any]] = {"mean": np.mean, "median": np.median, "iqm": iqm}
 
 
 def bootstrap_band(values: np.ndarray, how: str, rng: np.random.Generator

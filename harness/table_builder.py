@@ -27,9 +27,9 @@ import numpy as np
 from benchmark.data.convert import convert
 from benchmark.data.records import Run, adjacency_string, decode, encode
 from benchmark.data.tfrecord import write_records
+from benchmark.errors import InputError
 from benchmark.fileutil import atomic_write_bytes, atomic_write_text
 from benchmark.space import BUDGETS, NUM_REPEATS, ModelSpec, representative, sample_cell
-from benchmark.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class Task:
 def record(result: Any, stored: ModelSpec) -> bytes:
     """The official record payload of a ``trainer.train.TrainResult`` of the cell whose stored
     form (:func:`benchmark.space.representative`) is ``stored``."""
+    assert stored.matrix is not None and stored.ops is not None   # a representative is valid
     run = Run(result.module_hash, result.epochs, adjacency_string(stored.matrix.tolist()),
               ",".join(stored.ops), int(result.trainable_parameters), result.run_values(),
               float(result.total_time))
@@ -122,7 +123,11 @@ class TableBuild:
         self.seed = int(seed)
 
     def plan(self) -> dict[str, Any]:
-        return {"cells": [{"matrix": c.matrix.tolist(), "ops": list(c.ops)} for c in self.cells],
+        cells = []
+        for c in self.cells:
+            assert c.matrix is not None and c.ops is not None   # a representative is valid
+            cells.append({"matrix": c.matrix.tolist(), "ops": list(c.ops)})
+        return {"cells": cells,
                 "epochs": self.epochs, "repeats": self.repeats, "seed": self.seed,
                 "data": self.data, "config": dataclasses.asdict(self.config)}
 

@@ -36,8 +36,11 @@ def objective_for(bench: BenchmarkConfig):
         from benchmark import NASBench
         from benchmark.objectives import Objective
 
-        table = (NASBench.surrogate(bench.table_seed) if bench.name == "surrogate"
-                 else NASBench(bench.data))
+        if bench.name == "surrogate":
+            table = NASBench.surrogate(bench.table_seed)
+        else:
+            assert bench.data is not None   # BenchmarkConfig requires it for nasbench101
+            table = NASBench(bench.data)
         objective = Objective(table, bench.encoding, repeat=bench.repeat, cost=bench.cost,
                               absent=bench.absent, cells=bench.cells,
                               max_vertices=bench.max_vertices)

@@ -34,7 +34,6 @@ from typing import Any, ClassVar, NamedTuple
 import ConfigSpace as CS
 import numpy as np
 
-
 _NO_INFO: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -216,7 +215,7 @@ class Optimizer(abc.ABC):
         """A finished evaluation of ``trial`` (each trial asked is told once, in completion
         order)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Release what the optimizer opened (files, libraries' state)."""
 
 

@@ -31,7 +31,7 @@ REQUIRES = {"GPSampler": ("torch",), "CmaEsSampler": ("cmaes",)}
 def distributions(space: CS.ConfigurationSpace) -> dict[str, Any]:
     import optuna
 
-    out = {}
+    out: dict[str, Any] = {}
     for hp in space.values():
         if isinstance(hp, CS.CategoricalHyperparameter):
             out[hp.name] = optuna.distributions.CategoricalDistribution(list(hp.choices))
@@ -40,6 +40,7 @@ def distributions(space: CS.ConfigurationSpace) -> dict[str, Any]:
         elif isinstance(hp, CS.UniformIntegerHyperparameter):
             out[hp.name] = optuna.distributions.IntDistribution(hp.lower, hp.upper, log=hp.log)
         else:
+            assert isinstance(hp, CS.hyperparameters.NumericalHyperparameter)   # a float
             out[hp.name] = optuna.distributions.FloatDistribution(hp.lower, hp.upper, log=hp.log)
     return out
 
@@ -111,7 +112,7 @@ def optuna_optimizer(sampler: str) -> type[OptunaOptimizer]:
     once with the given params, so a constructor that refuses them is caught before any run."""
     import optuna
 
-    cls = getattr(optuna.samplers, sampler, None)
+    cls: Any = getattr(optuna.samplers, sampler, None)   # checked to be a sampler class
     if not (isinstance(cls, type) and issubclass(cls, optuna.samplers.BaseSampler)):
         raise ValueError(f"optimizer 'optuna:{sampler}': Optuna {optuna.__version__} has no "
                          f"sampler {sampler!r} (samplers: {', '.join(optuna_samplers())})")

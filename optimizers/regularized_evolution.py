@@ -15,7 +15,6 @@ from operator import itemgetter
 from .base import Optimizer, Param, Result, Trial
 from .space import SpaceSampler
 
-
 _fitness = itemgetter(1)
 
 

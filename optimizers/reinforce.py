@@ -14,7 +14,6 @@ import numpy as np
 from .base import Optimizer, Param, Result, Trial
 from .space import SpaceSampler
 
-
 #: Uniform rows drawn from the Generator at a time (one row per ask), and rows mapped to
 #: choices at a time (a valid result changes the logits, on average every ~7 asks in A).
 _BLOCK = 64

@@ -30,6 +30,7 @@ import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -71,7 +72,8 @@ class SMAC(Optimizer):
         self._dir = tempfile.mkdtemp(prefix="nasbench-smac-")
         s = self.settings
         scenario = Scenario(space, deterministic=False, n_trials=10**9,
-                            seed=int(self.rng.integers(2**31 - 1)), output_directory=self._dir)
+                            seed=int(self.rng.integers(2**31 - 1)),
+                            output_directory=Path(self._dir))
         self._facade = HPO(
             scenario, target_function=_never_called,
             model=RandomForest(  # HPO.get_model's settings, but single-threaded

@@ -27,6 +27,7 @@ class BatchedConfigSelector(ConfigSelector):
     def _get_x_best(self, X: np.ndarray) -> tuple[np.ndarray, float]:
         if not self._predict_x_best:   # SMAC's own (unused) branch
             return super()._get_x_best(X)
+        assert self._model is not None   # SMAC sets it before it selects
         means = self._model.predict_marginalized(X)[0][:, 0]
         best = sorted(range(len(X)), key=means.__getitem__)[0]   # SMAC's stable sort
         return X[best], means[best]

@@ -37,6 +37,7 @@ def hyperopt_spec(space: CS.ConfigurationSpace) -> list[HyperoptParam]:
         elif isinstance(h, CS.UniformIntegerHyperparameter):
             out.append(HyperoptParam(h.name, "quniform", (h.lower, h.upper, 1)))
         else:
+            assert isinstance(h, CS.hyperparameters.NumericalHyperparameter)   # a float
             out.append(HyperoptParam(h.name, "uniform", (h.lower, h.upper)))
     return out
 
@@ -159,6 +160,7 @@ class TPE(Optimizer):
         self.trials.refresh()
 
     def _ask_running(self) -> Trial:
+        assert self.engine is not None
         values = self.engine.suggest(int(self.rng.integers(2**31 - 1)))
         tid = self.engine.add(values)
         point = {p.label: p.args[values[p.label]] if p.kind == "choice" else float(values[p.label])

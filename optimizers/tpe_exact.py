@@ -275,7 +275,7 @@ def gmm1_sample(weights: np.ndarray, mus: np.ndarray, sigmas: np.ndarray, low, h
     if low >= high:
         raise ValueError("low >= high", (low, high))
     multinomial, normal = rng.multinomial, rng.normal
-    samples = []
+    samples: list[float] = []
     while len(samples) < size:
         active = multinomial(1, weights).argmax()
         draw = normal(loc=mus[active], scale=sigmas[active])

@@ -1,1 +1,2 @@
-"""Benchmark scripts (``make perf``): figures and ratios against baselines measured in the same run."""
+"""Benchmark scripts (``make perf``): figures and ratios against baselines measured in the same
+run."""

@@ -26,7 +26,6 @@ from benchmark.space.constants import BUDGETS, LABEL_OPS
 from .common import QUICK, per_call, row, timed
 
 
-
 def write_full_file(path: Path, limit: int | None = None) -> int:
     nb = NASBench.surrogate()
     a = {k: nb.array(k) for k in ("hashes", "matrices", "labels", "num_vertices",

@@ -3,10 +3,67 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+
+import yaml
+
+from harness.cli import main
+from harness.results import run_files
+
+#: A small experiment on the embedded table: four optimizers, two seeds, one worker.
+TINY = {
+    "name": "tiny",
+    "benchmark": {"name": "surrogate", "encoding": "A"},
+    "budget": {"time": 1.0e5, "workers": 1},
+    "seeds": 2,
+    "optimizers": [{"name": "random_search"}, {"name": "regularized_evolution"},
+                   {"name": "hyperband"}, {"name": "reinforce"}],
+    "execution": {"backend": "local"},
+}
+
+
+def write_yaml(path: Path, data: dict) -> Path:
+    """``data`` written to ``path`` as YAML, keys in their order."""
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """The run files of a results folder, by relative path: what two runs must share byte for
+    byte."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in run_files(folder)}
+
+
+def cli(capsys, *argv: str) -> tuple[int, str]:
+    """``nasbench ARGV`` in this process: its exit code and its stderr."""
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def listening(pids: list[int], net: Path = Path("/proc/net")) -> list[str]:
+    """Local addresses of the TCP sockets the processes listen on (from /proc), among those of
+    the network namespace whose tables ``net`` holds (``/proc/PID/net``: PID's namespace)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in (Path("/proc") / str(pid) / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            pass
+    out = []
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        for line in (net / table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:   # 0A: LISTEN
+                out.append(fields[1][:width])
+    return out
+
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -22,7 +22,8 @@ def run(capsys, *argv):
 
 
 def test_space_hash(capsys):
-    code, out, _ = run(capsys, "space", "hash", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output")
+    code, out, _ = run(capsys, "space", "hash", "--matrix", "[[0,1],[0,0]]",
+                       "--ops", "input,output")
     assert code == 0 and out.strip() == "043721b9c7fe8c5fad811d47d83132ec"
 
 

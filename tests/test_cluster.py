@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
-from .test_harness import TINY, files, write_yaml
+from .helpers import TINY, files, listening, write_yaml
 
 RAY = Path(sys.executable).with_name("ray")
 
@@ -40,27 +40,6 @@ def _processes_with(text: str) -> list[int]:
             except OSError:
                 pass
     return found
-
-
-def _listening(pids: list[int], net: Path = Path("/proc/net")) -> list[str]:
-    """Local addresses of the TCP sockets the processes listen on (from /proc), among those of
-    the network namespace whose tables ``net`` holds (``/proc/PID/net``: PID's namespace)."""
-    inodes = set()
-    for pid in pids:
-        try:
-            for fd in (Path("/proc") / str(pid) / "fd").iterdir():
-                target = os.readlink(fd)
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-        except OSError:
-            pass
-    out = []
-    for table, width in (("tcp", 8), ("tcp6", 32)):
-        for line in (net / table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:   # 0A: LISTEN
-                out.append(fields[1][:width])
-    return out
 
 
 #: 127.0.0.1, ::1 and ::ffff:127.0.0.1 as /proc/net shows them
@@ -129,7 +108,7 @@ def test_an_experiment_runs_on_an_existing_cluster(tmp_path):
         assert files(joined) == files(local) and len(files(local)) == 4
         assert not (joined / ".ray").exists()   # the cluster's session files stay its own
         # every socket the cluster listens on is on loopback
-        addresses = _listening(_processes_with(str(temp)))
+        addresses = listening(_processes_with(str(temp)))
         assert addresses and all(a.split(":")[0] in LOOPBACK for a in addresses), addresses
         # a wrong token: one line that says what to set
         wrong = {**client, "RAY_AUTH_TOKEN": "0" * 64}

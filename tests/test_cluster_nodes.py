@@ -8,8 +8,8 @@ cluster listens in the machine's own namespace; a worker node killed mid-experim
 retries (one log line each), not results; every worker node gone is one line and a non-zero
 exit, and the rerun resumes; a killed driver leaves nothing running and its rerun resumes; nodes
 without the package, without the table or with other code are each named in one line (exit 2,
-no run file); a dead head is one line at once (not Ray's minutes of retries).  Everything the test made (namespaces, the
-bridge, veth pairs, processes) is removed at the end, also on failure.
+no run file); a dead head is one line at once (not Ray's minutes of retries).  Everything the
+test made (namespaces, the bridge, veth pairs, processes) is removed at the end, also on failure.
 """
 from __future__ import annotations
 
@@ -25,10 +25,17 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
-from .netns_cluster import (HEAD, SUBNET, Cluster, cmdline, ip, namespaces, three_nodes,
-                            why_no_namespaces)
-from .test_cluster import _listening
-from .test_harness import files, write_yaml
+from .helpers import files, listening, write_yaml
+from .netns_cluster import (
+    HEAD,
+    SUBNET,
+    Cluster,
+    cmdline,
+    ip,
+    namespaces,
+    three_nodes,
+    why_no_namespaces,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -148,10 +155,10 @@ def test_the_runs_of_three_nodes_equal_a_local_run(cluster, reference, tmp_path)
     # the cluster listens in its namespaces only: none of its sockets in the machine's own
     for i in (1, 2, 3):
         pids = _pids(cluster, i)
-        inside = _listening(pids, Path(f"/proc/{pids[0]}/net"))
+        inside = listening(pids, Path(f"/proc/{pids[0]}/net"))
         assert inside and all(a.removeprefix("0000000000000000FFFF0000") in OURS
                               for a in inside), (i, inside)
-    assert _listening(cluster.pids()) == [], "a cluster socket listens out here"
+    assert listening(cluster.pids()) == [], "a cluster socket listens out here"
 
 
 def test_a_lost_worker_node_costs_retries_not_results(cluster, reference, tmp_path):

@@ -11,8 +11,13 @@ import pytest
 
 import benchmark.compat.nasbench_api as api
 from benchmark.compat.hpobench import NASCifar10ABenchmark, NASCifar10BBenchmark
-from benchmark.compat.nas_benchmarks import (Y_STAR_TEST, Y_STAR_VALID, NASCifar10A,
-                                             NASCifar10B, NASCifar10C)
+from benchmark.compat.nas_benchmarks import (
+    Y_STAR_TEST,
+    Y_STAR_VALID,
+    NASCifar10A,
+    NASCifar10B,
+    NASCifar10C,
+)
 from benchmark.objectives import get_encoding
 
 from .conftest import INCEPTION_HASH, INCEPTION_MATRIX, INCEPTION_OPS, NB101, needs_shared

@@ -8,14 +8,26 @@ import shutil
 import numpy as np
 import pytest
 
-from benchmark import (CellNotInStoreError, DataFormatError, ModelSpec, NASBench,
-                       OutOfDomainError, StoreError)
+from benchmark import (
+    CellNotInStoreError,
+    DataFormatError,
+    ModelSpec,
+    NASBench,
+    OutOfDomainError,
+    StoreError,
+)
 from benchmark.data.records import RUN_FIELDS, Run, decode, encode
 from benchmark.data.store import open_store
 from benchmark.data.tfrecord import TFRecordReader, write_records
 
-from .conftest import (INCEPTION_HASH, INCEPTION_MATRIX, INCEPTION_MEAN_TEST, INCEPTION_OPS,
-                       NB101, needs_shared)
+from .conftest import (
+    INCEPTION_HASH,
+    INCEPTION_MATRIX,
+    INCEPTION_MEAN_TEST,
+    INCEPTION_OPS,
+    NB101,
+    needs_shared,
+)
 
 pytestmark = needs_shared
 

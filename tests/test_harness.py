@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,26 +23,7 @@ from optimizers import Optimizer, SearchExhausted, get_optimizer
 from optimizers.base import Param
 
 from .conftest import ROOT
-
-TINY = {
-    "name": "tiny",
-    "benchmark": {"name": "surrogate", "encoding": "A"},
-    "budget": {"time": 1.0e5, "workers": 1},
-    "seeds": 2,
-    "optimizers": [{"name": "random_search"}, {"name": "regularized_evolution"},
-                   {"name": "hyperband"}, {"name": "reinforce"}],
-    "execution": {"backend": "local"},
-}
-
-
-def write_yaml(path: Path, data: dict) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in run_files(folder)}
-
+from .helpers import TINY, files, write_yaml
 
 # ---- experiment files ---------------------------------------------------------------------------
 

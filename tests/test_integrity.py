@@ -142,7 +142,7 @@ def test_an_altered_enumeration_cache_is_rebuilt_not_used(cells, tmp_path, monke
     assert built == [1]
 
 
-# ---- the simulator refuses what cannot end, and ambiguous trial ids (#27, items 4 and 6) ----------
+# ---- the simulator refuses what cannot end, and ambiguous trial ids (#27, items 4 and 6) ---------
 
 @pytest.mark.parametrize("kwargs, words", [
     ({"time_budget": float("inf")}, "time_budget must be a positive finite"),
@@ -225,7 +225,7 @@ def test_a_full_disk_is_one_line_and_a_resume_completes_the_same_bytes(tmp_path,
                                                                        small_disk):
     import subprocess
 
-    from .test_harness import files
+    from .helpers import files
 
     exp = tmp_path / "exp.yaml"
     exp.write_text("budget: {time: 2.0e+5}\nseeds: 6\noptimizers: [{name: random_search}, "

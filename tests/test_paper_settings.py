@@ -20,8 +20,7 @@ from optimizers import Result, get_optimizer
 from optimizers.settings import FORMER_DEFAULTS, LIBRARY, NAS_BENCHMARKS, PAPER
 
 from .conftest import ROOT
-from .test_harness import write_yaml
-from .test_reliability import cli
+from .helpers import cli, write_yaml
 
 #: Cells of at most 6 vertices in the enumeration (the paper: "about 64.5k").
 MINI_CELLS = 64_542

@@ -22,14 +22,9 @@ from harness.cli import main
 from harness.results import load_events, output_lock, read_run, run_files
 
 from .conftest import NB101, ROOT, needs_shared
-from .test_harness import TINY, files, write_yaml
+from .helpers import TINY, cli, files, write_yaml
 
 SMALL = {**TINY, "optimizers": [{"name": "random_search"}, {"name": "regularized_evolution"}]}
-
-
-def cli(capsys, *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
-    return code, capsys.readouterr().err
 
 
 def one_line(err: str) -> bool:

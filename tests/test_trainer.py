@@ -19,8 +19,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import (INCEPTION_HASH, INCEPTION_MATRIX, INCEPTION_OPS, NB101, ROOT, SHARED,
-                       official_tarball)
+from .conftest import (
+    INCEPTION_HASH,
+    INCEPTION_MATRIX,
+    INCEPTION_OPS,
+    NB101,
+    ROOT,
+    SHARED,
+    official_tarball,
+)
 
 CIFAR_JPEG = SHARED / "cifar10" / "cifar10-jpeg.tar.gz"
 BEST_HASH = "02e5a0247bbdcf2860b7e96f74961594"

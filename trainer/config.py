@@ -4,8 +4,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from benchmark.space.constants import (NUM_LABELS, NUM_MODULES_PER_STACK, NUM_STACKS,
-                                       STEM_FILTER_SIZE)
+from benchmark.space.constants import (
+    NUM_LABELS,
+    NUM_MODULES_PER_STACK,
+    NUM_STACKS,
+    STEM_FILTER_SIZE,
+)
 from benchmark.space.errors import InputError
 
 #: Kinds of device a run can be placed on (``TrainConfig.device``).

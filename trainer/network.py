@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from benchmark.space.constants import CONV1X1, CONV3X3, MAXPOOL3X3
+from benchmark.space.errors import InputError
 from benchmark.space.params import vertex_channels
 from benchmark.space.spec import ModelSpec
-
-from benchmark.space.errors import InputError
 
 from .backend import keras as _keras
 from .config import TrainConfig

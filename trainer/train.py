@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from benchmark.space.errors import InputError
 from benchmark.space.params import trainable_parameters
 from benchmark.space.spec import ModelSpec
-
-from benchmark.space.errors import InputError
 
 from .augment import normalise, prefetch, training_batches
 from .backend import keras as _keras
@@ -79,7 +78,8 @@ def build(spec: ModelSpec, config: TrainConfig, rng: np.random.Generator):
     expected = trainable_parameters(spec.matrix, spec.ops, **config.network())
     actual = trainable_parameter_count(model)
     if actual != expected:  # a bug in the network builder: never write such a record
-        raise AssertionError(f"network has {actual} trainable parameters, the space says {expected}")
+        raise AssertionError(f"network has {actual} trainable parameters, "
+                             f"the space says {expected}")
     return model
 
 
@@ -162,7 +162,8 @@ def _attempt(spec: ModelSpec, epochs: int, train_split: Split, evals: list, conf
     trained = 0.0
     done = 0
     try:
-        for target, epoch in zip([1, *boundaries], [0.0, *(f * epochs for f in config.evaluations)]):
+        epochs_at = [0.0, *(f * epochs for f in config.evaluations)]
+        for target, epoch in zip([1, *boundaries], epochs_at):
             if target > done:
                 t0 = time.perf_counter()
                 loss = stepper.run(target - done)

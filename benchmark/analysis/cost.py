@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def pareto_front(time: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
     """Rows no other row beats (no cheaper-or-equal row with a higher accuracy, no cheaper row
     with an equal one), by increasing time."""

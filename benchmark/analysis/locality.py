@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..objectives.lookup import cached_mask_arrays, mask_arrays
 from ..space.constants import MAX_VERTICES, NUM_OP_CHOICES, slot_bit
@@ -164,7 +165,7 @@ def points_per_row(space: EncodedSpace, num_rows: int) -> np.ndarray:
 
 # ---- distances -------------------------------------------------------------------------------
 
-def distance_to(space: EncodedSpace, targets: np.ndarray, progress=None) -> np.ndarray:
+def distance_to(space: EncodedSpace, targets: ArrayLike, progress=None) -> np.ndarray:
     """Edit distance of every point to the closest point of any target row: (3^k, 2^m) uint8,
     :data:`UNREACHED` everywhere if no point belongs to a target."""
     dist = np.full((space.num_labellings, space.num_masks), UNREACHED, np.uint8)
@@ -199,7 +200,7 @@ def transform(dist: np.ndarray, bits: int, op_vertices: int, progress=None) -> N
         progress()
     for i in range(low, bits):
         for lo in range(0, labs, step):
-            view = dist[lo:lo + step].reshape(-1, masks >> (i + 1), 2, 1 << i)
+            view: np.ndarray = dist[lo:lo + step].reshape(-1, masks >> (i + 1), 2, 1 << i)
             _pass(view[:, :, 0], view[:, :, 1])
         if progress:
             progress()

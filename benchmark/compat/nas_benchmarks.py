@@ -123,7 +123,7 @@ class NASCifar10:
 
     def get_results(self, ignore_invalid_configs: bool = False) -> dict[str, list[float]]:
         regret_validation, regret_test, runtime = [], [], []
-        rt = 0
+        rt: float = 0
         inc_valid = inc_test = np.inf
         for i in range(len(self.X)):
             if ignore_invalid_configs and self.costs[i] == 0:

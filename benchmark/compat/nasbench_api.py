@@ -60,6 +60,8 @@ class ModelSpec(_ModelSpec):
 
     def hash_spec(self, canonical_ops: list[str]) -> str:
         """The isomorphism-invariant MD5 hash; ``canonical_ops`` orders the op labels."""
+        if self.ops is None or self.rows is None:
+            raise ValueError("spec is disconnected: input does not reach output")
         labeling = [-1] + [canonical_ops.index(op) for op in self.ops[1:-1]] + [-2]
         return hash_graph(self.rows, labeling)
 
@@ -70,6 +72,8 @@ class ModelSpec(_ModelSpec):
         except ImportError:
             raise ImportError("ModelSpec.visualize needs graphviz (pip install graphviz)") \
                 from None
+        if self.ops is None or self.matrix is None:
+            raise ValueError("spec is disconnected: input does not reach output")
         n = np.shape(self.matrix)[0]
         g = graphviz.Digraph()
         g.node(str(0), "input")
@@ -99,6 +103,7 @@ class NASBench(_NASBench):
         """The original's checks, in its order and with its messages."""
         if not model_spec.valid_spec:
             raise OutOfDomainError("invalid spec, provided graph is disconnected.")
+        assert model_spec.ops is not None   # a connected spec has its pruned ops
         num_vertices, num_edges = len(model_spec.ops), model_spec.num_edges
         if num_vertices > self.config["module_vertices"]:
             raise OutOfDomainError("too many vertices, got %d (max vertices = %d)"
@@ -118,8 +123,8 @@ class NASBench(_NASBench):
     def _hash_spec(self, model_spec: _ModelSpec) -> str:
         return model_spec.hash()
 
-    def query(self, model_spec: _ModelSpec, epochs: int = 108, stop_halfway: bool = False
-              ) -> dict[str, Any]:
+    def query(self, model_spec: _ModelSpec, epochs: int = 108,  # type: ignore[override]
+              stop_halfway: bool = False) -> dict[str, Any]:   # the original's, without repeat
         """One of the runs of ``model_spec`` at ``epochs`` (sampled); increments the budget
         counters.  ``OutOfDomainError`` for a spec or epochs outside the space."""
         if epochs not in self.valid_epochs:
@@ -148,7 +153,7 @@ class NASBench(_NASBench):
         if not self.config.get("cifar10"):
             raise ValueError("evaluate needs the CIFAR-10 data: set nasbench.config['cifar10'] "
                              "to the tarball or folder ('nasbench data cifar10' downloads it)")
-        from trainer.cifar import load   # the trainer extra; TrainerUnavailable without it
+        from trainer.cifar import load  # the trainer extra; TrainerUnavailable without it
         from trainer.train import train
 
         self._check_spec(model_spec)

@@ -94,7 +94,8 @@ def convert(src: str | os.PathLike, out: str | os.PathLike | None = None,
 
     present = np.flatnonzero(params >= 0)
     used = [i for i in range(len(BUDGETS)) if counts[present, i].any()]
-    sub = counts[np.ix_(present, used)]
+    ix = np.ix_(present, used)  # type: ignore[arg-type]  # numpy's stub refuses a list of ints
+    sub = counts[ix]
     if (sub != NUM_REPEATS).any():
         r, c = map(int, np.argwhere(sub != NUM_REPEATS)[0])
         raise DataFormatError(
@@ -104,8 +105,8 @@ def convert(src: str | os.PathLike, out: str | os.PathLike | None = None,
     cells = {"hashes": table.hashes[present], "matrices": table.matrices[present],
              "labels": table.labels[present], "num_vertices": table.num_vertices[present],
              "trainable_parameters": params[present]}
-    runs = {name: values[k][np.ix_(present, used)] for k, name in enumerate(RUN_FIELDS)}
-    runs["total_time"] = total_time[np.ix_(present, used)]
+    runs = {name: values[k][ix] for k, name in enumerate(RUN_FIELDS)}
+    runs["total_time"] = total_time[ix]
     meta = {"num_records": index + 1,
             "source": {"name": src.name, "size": reader.size, "sha256": reader.sha256}}
     log.info("%s: %d records, %d cells, budgets %s", src, index + 1, present.size,

@@ -8,8 +8,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..fileutil import file_sha256
 from ..errors import DataFormatError, InputError, UserError
+from ..fileutil import file_sha256
 
 log = logging.getLogger(__name__)
 

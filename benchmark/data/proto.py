@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import Message
 
 PROTO_PATH = Path(__file__).with_name("model_metrics.proto")
 
@@ -41,7 +42,7 @@ def parse_proto(text: str, name: str) -> descriptor_pb2.FileDescriptorProto:
     return fdp
 
 
-def _load() -> tuple[type, type]:
+def _load() -> tuple[type[Message], type[Message]]:
     pool = descriptor_pool.DescriptorPool()
     pool.Add(parse_proto(PROTO_PATH.read_text(), PROTO_PATH.name))
     return tuple(message_factory.GetMessageClass(pool.FindMessageTypeByName(f"nasbench.{name}"))

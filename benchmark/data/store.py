@@ -5,7 +5,8 @@ Layout (C cells sorted by hash, B budgets ascending, R = 3 repeats)::
     manifest.json           schema version, source (name, size, sha256), counts, optima, checksums
     hashes.npy              (C,) S32      module hashes, ascending
     matrices.npy            (C, 7, 7) int8 stored (first-met) adjacency, zero padded
-    labels.npy              (C, 7) int8   -1 input, 0 conv3x3, 1 conv1x1, 2 maxpool, -2 output, -3 pad
+    labels.npy              (C, 7) int8   -1 input, 0 conv3x3, 1 conv1x1, 2 maxpool, -2 output,
+                                          -3 pad
     num_vertices.npy        (C,) int8
     trainable_parameters.npy (C,) int64
     <run field>.npy         (C, B, R)     halfway_/final_ training_time and accuracies
@@ -21,15 +22,20 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
-from ..fileutil import (atomic_directory, atomic_write_text, file_sha256, sha256_once,
-                        why_not_replaceable)
 from ..errors import StoreError
+from ..fileutil import (
+    atomic_directory,
+    atomic_write_text,
+    file_sha256,
+    sha256_once,
+    why_not_replaceable,
+)
 from ..space.constants import BUDGETS, NUM_REPEATS
-from ..space.enumeration import CellTable, NUM_CELLS
+from ..space.enumeration import NUM_CELLS, CellTable
 from .records import RUN_FIELDS
 
 log = logging.getLogger(__name__)
@@ -177,7 +183,7 @@ def _check_manifest(manifest: dict[str, Any], mpath: Path) -> None:
         return StoreError(f"{mpath}: {key} must be {want}, got {manifest.get(key, '(missing)')!r}"
                           [:300])
 
-    def is_int(v: Any) -> bool:
+    def is_int(v: Any) -> TypeGuard[int]:
         return isinstance(v, int) and not isinstance(v, bool)
 
     num = manifest.get("num_cells")

@@ -1,6 +1,7 @@
 """TFRecord framing without TensorFlow, both CRCs verified.
 
-A record is ``uint64 length | uint32 masked_crc32c(length) | payload | uint32 masked_crc32c(payload)``
+A record is
+``uint64 length | uint32 masked_crc32c(length) | payload | uint32 masked_crc32c(payload)``
 (little endian).  Reading streams the file in large chunks so memory stays bounded whatever the
 file size; every error names the file, the record index and its byte offset.
 """
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import google_crc32c
 
-from ..fileutil import atomic_writer
 from ..errors import DataFormatError
+from ..fileutil import atomic_writer
 
 _MASK_DELTA = 0xA282EAD8
 _HEADER = struct.Struct("<QI")
@@ -31,7 +32,8 @@ def masked_crc(data: bytes) -> int:
 
 
 class TFRecordReader:
-    """Iterate over the payloads of a TFRecord file; ``sha256``/``size`` are known after a full pass."""
+    """Iterate over the payloads of a TFRecord file; ``sha256``/``size`` are known after a full
+    pass."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -62,7 +64,8 @@ class TFRecordReader:
                         continue
                 length, length_crc = _HEADER.unpack_from(buf, pos)
                 if masked_crc(buf[pos:pos + 8]) != length_crc:
-                    self._fail(index, offset + pos, "length CRC mismatch (corrupt or not a TFRecord)")
+                    self._fail(index, offset + pos,
+                               "length CRC mismatch (corrupt or not a TFRecord)")
                 if length > MAX_RECORD:
                     self._fail(index, offset + pos, f"implausible record length {length}")
                 end = pos + _HEADER.size + length + _CRC.size

@@ -1,4 +1,5 @@
-"""The encodings of the NAS-Bench-101 optimizer comparison (automl/nas_benchmarks ``NASCifar10A/B/C``).
+"""The encodings of the NAS-Bench-101 optimizer comparison (automl/nas_benchmarks
+``NASCifar10A/B/C``).
 
 Each encoding turns a configuration (any mapping of hyperparameter name to value, such as a
 ConfigSpace ``Configuration`` or a plain dict) into a raw 7-vertex cell, and a spec back into a
@@ -180,6 +181,7 @@ def _embed(spec: ModelSpec) -> tuple[np.ndarray, list[str]]:
     if spec.original_matrix.shape == (MAX_VERTICES, MAX_VERTICES):
         return spec.original_matrix, list(spec.original_ops)
     n = spec.num_vertices
+    assert spec.matrix is not None and spec.ops is not None   # valid: pruned
     matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int8)
     keep = list(range(n - 1)) + [MAX_VERTICES - 1]
     matrix[np.ix_(keep, keep)] = spec.matrix

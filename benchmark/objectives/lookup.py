@@ -40,17 +40,15 @@ def mask_arrays(graph_offset: np.ndarray, graph_id: np.ndarray, n_raw: int = N
     slots = upper_slots(N)
     masks = np.arange(1 << len(slots), dtype=np.int64)
     edge = {xy: (masks >> k) & 1 for k, xy in enumerate(slots)}
-    fwd = [np.ones_like(masks)] + [None] * (N - 1)
+    fwd = [np.ones_like(masks)] + [np.zeros_like(masks) for _ in range(1, N)]
     for v in range(1, N):
-        fwd[v] = np.zeros_like(masks)
         for u in range(v):
             fwd[v] |= fwd[u] & edge[(u, v)]
-    bwd = [None] * (N - 1) + [np.ones_like(masks)]
+    bwd = [np.zeros_like(masks) for _ in range(N - 1)] + [np.ones_like(masks)]
     for u in range(N - 2, -1, -1):
-        bwd[u] = np.zeros_like(masks)
         for v in range(u + 1, N):
             bwd[u] |= bwd[v] & edge[(u, v)]
-    keep = sum((fwd[v] & bwd[v]) << v for v in range(N))
+    keep = sum(((fwd[v] & bwd[v]) << v for v in range(N)), np.zeros_like(masks))
     graph = np.full(masks.size, -1, np.int32)
     weights = np.zeros((1 << N, N - 2), np.int64)
     for pattern in np.unique(keep):
@@ -93,7 +91,7 @@ def cached_mask_arrays(graph_offset: np.ndarray, graph_id: np.ndarray,
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, **arrays)
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwds vs allow_pickle
         os.replace(tmp, path)
     except OSError as exc:
         log.warning("cannot cache the look-up in %s: %s", path, exc)
@@ -126,9 +124,9 @@ class RawCellIndex(PicklesViews):
     def __init__(self, graph_offset: np.ndarray, graph_id: np.ndarray, cell_of: np.ndarray,
                  cache_key: str | None = None):
         arrays = cached_mask_arrays(graph_offset, graph_id, cache_key)
-        self._cell_of = memoryview(np.ascontiguousarray(cell_of, np.int32))
-        self._graph = memoryview(np.ascontiguousarray(arrays["graph"], np.int32))
-        self._keep = memoryview(np.ascontiguousarray(arrays["keep"], np.uint8))
+        self._cell_of = np.ascontiguousarray(cell_of, np.int32).data
+        self._graph = np.ascontiguousarray(arrays["graph"], np.int32).data
+        self._keep = np.ascontiguousarray(arrays["keep"], np.uint8).data
         self._codes = label_codes(arrays["weights"])
 
     def row(self, mask: int, interior_ops: Sequence[str]) -> int:
@@ -137,7 +135,8 @@ class RawCellIndex(PicklesViews):
         graph = self._graph[mask]
         if graph < 0:
             return INVALID
-        row = self._cell_of[graph, self._codes[self._keep[mask]][tuple(interior_ops)]]
+        codes = self._codes[self._keep[mask]]  # not None: a valid graph's input reaches output
+        row = self._cell_of[graph, codes[tuple(interior_ops)]]  # type: ignore[index]
         return row if row >= 0 else ABSENT
 
 

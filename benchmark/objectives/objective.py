@@ -25,7 +25,7 @@ _DRAW_BATCH = 1024
 
 
 def _flat_view(array: np.ndarray) -> memoryview:
-    return memoryview(np.ascontiguousarray(array).reshape(-1))
+    return np.ascontiguousarray(array).reshape(-1).data
 
 
 class EvalResult(NamedTuple):
@@ -142,7 +142,7 @@ class Objective(PicklesViews):
         """Store row of a configuration's cell: -1 if it is invalid, -2 if a partial store
         lacks it (see :meth:`RawCellIndex.row`)."""
         if self.cells_policy == "store":
-            row = self._row_of_hash.get(config.get(STORE_CELL)) if len(config) == 1 else None
+            row = self._row_of_hash.get(config.get(STORE_CELL, "")) if len(config) == 1 else None
             if row is None:
                 raise ConfigError(f"cells: store: a configuration is {{{STORE_CELL!r}: a module "
                                   f"hash of {self.nasbench.path}}}, got {dict(config)!r}"[:300])

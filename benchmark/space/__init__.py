@@ -1,6 +1,17 @@
 """The NAS-Bench-101 search space: cells, pruning, the official hash, enumeration, parameters."""
-from .constants import (BUDGETS, CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICES, MAXPOOL3X3,
-                        NUM_REPEATS, OP_LABELS, OPS, OUTPUT)
+from .constants import (
+    BUDGETS,
+    CONV1X1,
+    CONV3X3,
+    INPUT,
+    MAX_EDGES,
+    MAX_VERTICES,
+    MAXPOOL3X3,
+    NUM_REPEATS,
+    OP_LABELS,
+    OPS,
+    OUTPUT,
+)
 from .enumeration import NUM_CELLS, CellTable, enumerate_cells
 from .errors import OutOfDomainError
 from .hashing import hash_graph

@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import zipfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +97,7 @@ def _class_keys(masks: np.ndarray, n: int) -> np.ndarray:
     return keys
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled_refinement(mask: int, n: int):
     """Straight-line Python for the hash rounds of one graph (the hot loop of enumeration)."""
     matrix = bitmask_matrix(mask, n)
@@ -322,7 +322,7 @@ def enumerate_cells(progress: bool = True) -> CellTable:
     table = build_cell_table(progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-    np.savez(tmp, **table.arrays())
+    np.savez(tmp, **table.arrays())  # type: ignore[arg-type]  # numpy's stub: **kwds vs allow_pickle
     os.replace(tmp, path)
     _TABLE = table
     return table

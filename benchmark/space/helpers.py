@@ -19,6 +19,7 @@ def is_isomorphic(a: ModelSpec, b: ModelSpec) -> bool:
         return False
     n = a.num_vertices
     la, lb = a.labels(), b.labels()
+    assert a.matrix is not None and b.matrix is not None   # both valid: both pruned
     for perm in itertools.permutations(range(1, n - 1)):
         order = [0, *perm, n - 1]
         if [lb[i] for i in order] == la and np.array_equal(b.matrix[np.ix_(order, order)],
@@ -32,6 +33,7 @@ def representative(spec: ModelSpec) -> ModelSpec:
     if not spec.is_valid:
         raise InputError("only valid specs have a stored representative")
     table = enumerate_cells(progress=False)
+    assert spec.matrix is not None   # valid: pruned
     return cell_spec(table.cell_index(spec.matrix, spec.labels()))
 
 

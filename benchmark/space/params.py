@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import (NUM_LABELS, NUM_MODULES_PER_STACK, NUM_STACKS, OP_LABELS,
-                        STEM_FILTER_SIZE)
+from .constants import NUM_LABELS, NUM_MODULES_PER_STACK, NUM_STACKS, OP_LABELS, STEM_FILTER_SIZE
 
 #: Kernel size by hash label: conv3x3 (0), conv1x1 (1), maxpool3x3 (2, no weights).
 _KERNEL_BY_LABEL = (3, 1, 0)

@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, OutOfDomainError
 from .constants import INPUT, MAX_EDGES, MAX_VERTICES, OP_LABELS, OPS, OUTPUT, slot_bit
+from .errors import InputError, OutOfDomainError
 from .hashing import hash_graph
-
 
 _TRIANGLE = [slot_bit(0, y) for y in range(64)]   # first slot bit of column y
 _NUMERIC_KINDS = frozenset("biufc")   # bool, integers, floats, complex (as np.isin accepts)
@@ -23,7 +22,7 @@ def _as_matrix(matrix: Any) -> tuple[np.ndarray, list[int]]:
     if arr is None:
         try:
             arr = np.asarray(matrix)
-        except Exception as exc:  # ragged nested lists
+        except Exception as exc:  # noqa: BLE001 - numpy's error for ragged or odd nested lists
             raise InputError(f"matrix is not a rectangular array: {exc}") from None
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.dtype.kind not in _NUMERIC_KINDS:
         _checked_matrix(arr)
@@ -37,6 +36,7 @@ def _as_matrix(matrix: Any) -> tuple[np.ndarray, list[int]]:
             mask = _row_mask(i, row)
             if mask is None:
                 _checked_matrix(arr)
+                raise AssertionError(f"row {i}: _checked_matrix names what _row_mask refuses")
             known[key] = mask
         succ.append(mask)
     return arr.astype(np.int8), succ
@@ -146,6 +146,8 @@ class ModelSpec:
 
     __slots__ = ("original_matrix", "original_ops", "ops", "valid_spec", "num_edges", "_succ",
                  "_kept", "_matrix", "_hash")
+    _matrix: np.ndarray | None
+    _hash: str | None
 
     def __init__(self, matrix: Any, ops: Sequence[str]):
         original, succ = _as_matrix(matrix)

@@ -194,7 +194,8 @@ def predict(sample: Sample, cells: CellTable, rows: np.ndarray, folds: int, seed
     targets["time108"] = np.log(sample.time108)
     real = {str(b): sample.validation[:, i] for i, b in enumerate(BUDGETS)}
     real["time108"] = sample.time108
-    preds, cv = {}, {"trees": {}, "ridge": {}}
+    preds: dict[str, Any] = {}
+    cv: dict[str, dict[str, Any]] = {"trees": {}, "ridge": {}}
     for name, target in targets.items():
         for kind, make in (("trees", _hgb), ("ridge", _ridge)):
             log.info("fitting %s on %s (%d folds)", kind, name, folds)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.errors import InputError
+from benchmark.fileutil import atomic_writer
 from benchmark.space import ModelSpec, enumerate_cells
 from benchmark.space.constants import ops_of_labels
 
@@ -16,7 +18,6 @@ from benchmark.fileutil import atomic_writer
 from benchmark.errors import InputError
 
 from .util import command, command_group
-
 
 
 def register(groups: argparse._SubParsersAction) -> None:
