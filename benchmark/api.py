@@ -54,7 +54,7 @@ class NASBench:
         self._init_store(open_store(path, verify=verify), seed)
 
     @classmethod
-    def from_store(cls, store: Store, seed: int | np.random.Generator | None = None) -> "NASBench":
+    def from_store(cls, store: Store, seed: int | np.random.Generator | None = None) -> Self:
         """The table of an opened store (``seed`` as in the constructor)."""
         self = cls.__new__(cls)
         self._init_store(store, seed)

@@ -65,7 +65,7 @@ def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
     into (its writer's lock held)."""
     removed = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for entry in os.scandir(folder):
+        for entry in os.scandir(os.fspath(folder)):
             if TEMPORARY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)

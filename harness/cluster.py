@@ -162,7 +162,7 @@ def interrupts_deferred() -> Iterator[None]:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if caught:
-        raise _DEFERRED[caught[0]]
+        raise _DEFERRED[signal.Signals(caught[0])]
 
 
 @contextlib.contextmanager

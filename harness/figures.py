@@ -21,7 +21,7 @@ from .stats import Friedman
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
            "#882255", "#999933", "#332288", "#8C564B", "#7F7F7F"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p"]
-DASHES = ["-", "--", "-.", (0, (5, 1, 1, 1, 1, 1))]
+DASHES: list[str | tuple] = ["-", "--", "-.", (0, (5, 1, 1, 1, 1, 1))]
 KNOWN_ORDER = list(BUILTIN)
 BAND = {"mean": "mean, 95% bootstrap CI", "median": "median, 95% bootstrap CI",
         "iqm": "IQM, 95% bootstrap CI"}

@@ -29,15 +29,16 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import UserError
+from benchmark.objectives import get_encoding
 from optimizers import Result, Trial
 
+from .bookkeeping import RunBook
 from .config import Experiment
-from .results import encode_run
+from .events import Events
 from .plan import RunSpec
+from .results import encode_run
 from .task import make_optimizer, run_facts
 from .watchdog import CallTimeout, call_limit
-from .bookkeeping import RunBook
-from .events import Events
 
 log = logging.getLogger(__name__)
 

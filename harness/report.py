@@ -21,13 +21,40 @@ import pandas as pd
 from benchmark.fileutil import atomic_write_text
 
 from . import figures, page, sensitivity, speedup, stats
-from .report_tables import (DEFAULT_BASELINE, REPORT_SEED, SIGNIFICANCE_COLUMNS, ReportError,
-                            Source, average_rank, comparisons, critical_differences, curves,
-                            exhausted_runs, final_table, in_progress, load_source,
-                            on_grid, over_time, report_times, significance, summarise, summary,
-                            time_grid, usage, wall_split)
-from .report_text import (CURVE_RULE, baseline_markdown, failure_notes, final_markdown,
-                          pairs_markdown, report_title, run_counts, summary_markdown)
+from .report_tables import (
+    DEFAULT_BASELINE,
+    REPORT_SEED,
+    SIGNIFICANCE_COLUMNS,
+    ReportError,
+    Source,
+    average_rank,
+    comparisons,
+    critical_differences,
+    curves,
+    exhausted_runs,
+    final_table,
+    in_progress,
+    load_source,
+    on_grid,
+    over_time,
+    report_times,
+    significance,
+    summarise,
+    summary,
+    time_grid,
+    usage,
+    wall_split,
+)
+from .report_text import (
+    CURVE_RULE,
+    baseline_markdown,
+    failure_notes,
+    final_markdown,
+    pairs_markdown,
+    report_title,
+    run_counts,
+    summary_markdown,
+)
 
 __all__ = ["DEFAULT_BASELINE", "METRICS", "REPORT_SEED", "SIGNIFICANCE_COLUMNS", "ReportError",
            "Source", "average_rank", "comparisons", "critical_differences", "curves",

@@ -7,7 +7,6 @@ import pandas as pd
 from . import figures, stats
 from .results import Loaded
 
-
 CURVE_RULE = ("Each run's incumbent is carried forward; a line is solid from the time every "
               "run of its optimizer has an incumbent, so it aggregates a fixed set of runs and "
               "moves only when an incumbent changes (validation regret never rises; test "

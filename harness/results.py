@@ -36,8 +36,14 @@ import pandas as pd
 
 from benchmark.fileutil import atomic_write_bytes
 
-from .config import (SAVED, TRAJECTORY_MODES, Experiment, ExperimentError, SavedExperiment,
-                     read_saved)
+from .config import (
+    SAVED,
+    TRAJECTORY_MODES,
+    Experiment,
+    ExperimentError,
+    SavedExperiment,
+    read_saved,
+)
 from .events import COLUMNS
 
 log = logging.getLogger(__name__)
@@ -324,7 +330,7 @@ def load(folder: str | Path, mode: str | None = None) -> Loaded:
     :func:`trajectory`, by default the folder's ``budget.trajectory`` (else each run's own)."""
     facts_list, events, trajectories = [], [], []
     saved = read_saved(folder)
-    mode = mode or (saved and saved.trajectory)
+    mode = mode or (saved.trajectory if saved else None)
     planned = _planned(saved)
     for path, arrays, facts in _readable_runs(Path(folder), planned):
         ident = {"optimizer": facts["label"], "seed": facts["seed"]}

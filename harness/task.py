@@ -15,7 +15,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from .events import Events
 from .plan import RunSpec
 from .results import encode_run
 from .watchdog import CallTimeout, Clock, call_limit
+
+if TYPE_CHECKING:
+    from optimizers import Optimizer
 
 _OBJECTIVES: dict[str, Any] = {}   # per-process cache: benchmark settings -> Objective
 
@@ -68,8 +71,9 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec,
                                    objective.budgets, np.random.default_rng(opt_seq))
         try:
             with call_limit(optimizer, budget.ask_timeout, run.label, clock, on_stuck) as guarded:
-                events = simulate(objective, guarded, budget.time, budget.workers,
-                                  np.random.default_rng(bench_seq),
+                # Guarded forwards the Optimizer interface (ask, tell, close, ...)
+                events = simulate(objective, cast("Optimizer", guarded), budget.time,
+                                  budget.workers, np.random.default_rng(bench_seq),
                                   charge_optimizer_time=budget.charge_optimizer_time,
                                   max_evaluations=budget.max_evaluations,
                                   record_invalid=bench.invalid == "penalty")

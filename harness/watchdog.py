@@ -132,6 +132,7 @@ def call_limit(optimizer: Any, limit: float, label: str, clock: Clock | None = N
             if not since or time.monotonic() - since <= limit:
                 continue
             guarded.expired = True
+            assert target.ident is not None   # the target thread has started
             if in_main:
                 signal.pthread_kill(target.ident, SIGNAL)
             else:   # no signal handler off the main thread: an exception at its next bytecode

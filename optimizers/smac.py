@@ -152,12 +152,13 @@ def _fast_configuration_equality() -> Iterator[None]:
             cached = self._nasbench_str = (key, original_str(self))
         return cached[1]
 
-    __eq__._nasbench_fast = True
-    Configuration.__eq__, Configuration.__str__ = __eq__, __str__
+    __eq__._nasbench_fast = True  # type: ignore[attr-defined]
+    # a patch for the block's duration only (mypy refuses any assignment to a method)
+    Configuration.__eq__, Configuration.__str__ = __eq__, __str__  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Configuration.__eq__, Configuration.__str__ = original, original_str
+        Configuration.__eq__, Configuration.__str__ = original, original_str  # type: ignore[method-assign]
 
 
 def _never_called(config, seed: int = 0) -> float:

@@ -66,7 +66,7 @@ _CHUNK = 5
 class _FastForest(EPMRandomForest):
     """SMAC's ``EPMRandomForest``: the same trees, leaf values and predictions, less overhead."""
 
-    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight=None) -> None:  # type: ignore
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight=None) -> None:  # type: ignore[override]  # sklearn's fit returns self; SMAC's None
         assert sample_weight is None, "Sample weights are not supported"
         ForestRegressor.fit(self, X=X, y=y)
         self.trainX, self.trainY = X, y

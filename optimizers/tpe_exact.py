@@ -21,8 +21,9 @@ call's Generator is the same:
 The Parzen estimators are hyperopt's own functions; the sampler and the log-densities
 (:func:`gmm1_sample`, :func:`gmm1_lpdf`, :func:`gmm1_lpdf_quantized`) do hyperopt's arithmetic
 and draws with fewer temporaries and Python calls (hyperopt's quantized density loops over the
-mixture's components in Python; here they are all computed at once and summed in its order).  Only ``hp.choice``, ``hp.uniform`` and ``hp.quniform`` with a finite range
-are supported: what :func:`optimizers.tpe.hyperopt_spec` makes of a flat ConfigSpace.
+mixture's components in Python; here they are all computed at once and summed in its order).
+Only ``hp.choice``, ``hp.uniform`` and ``hp.quniform`` with a finite range are supported: what
+:func:`optimizers.tpe.hyperopt_spec` makes of a flat ConfigSpace.
 
 Per call, a float's work grows with the history (its "above" model has a component per trial):
 the above trials' sort order is kept by insertion (:class:`_SortedValues`; argsort decides
@@ -241,7 +242,7 @@ def adaptive_parzen_normal(mus: np.ndarray, prior_weight: float, prior_mu: float
         if order is None:
             order = np.argsort(mus)
         sorted_obs = mus[order]
-        prior_pos = np.searchsorted(sorted_obs, prior_mu)
+        prior_pos = int(np.searchsorted(sorted_obs, prior_mu))
         srtd_mus = np.empty(n + 1)
         srtd_mus[:prior_pos] = sorted_obs[:prior_pos]
         srtd_mus[prior_pos] = prior_mu
@@ -252,6 +253,7 @@ def adaptive_parzen_normal(mus: np.ndarray, prior_weight: float, prior_mu: float
         sigma[0] = srtd_mus[1] - srtd_mus[0]
         sigma[-1] = srtd_mus[-1] - srtd_mus[-2]
     if LINEAR_FORGETTING < n:
+        assert order is not None   # set above for n > 1
         unsrtd_weights = linear_forgetting_weights(n)
         srtd_weights = np.empty(n + 1)
         srtd_weights[:prior_pos] = unsrtd_weights[order[:prior_pos]]

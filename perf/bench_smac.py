@@ -6,8 +6,9 @@ engines are stepped in lockstep over the start of the same run, each ask+tell ti
 (interleaved) and the proposals checked to be the same.  Then the fast engine runs the whole
 horizon (its history recorded).  SMAC3's own path would take hours, so its cost is measured at
 checkpoints: at n = a few history sizes, both engines are told the first n trials of that run
-(not timed, nor the first ask after, which reads them) and then each makes 8 asks and tells (one retraining period of SMAC's config
-selector), interleaved; the per-ask costs are interpolated over the run's asks and summed.
+(not timed, nor the first ask after, which reads them) and then each makes 8 asks and tells
+(one retraining period of SMAC's config selector), interleaved; the per-ask costs are
+interpolated over the run's asks and summed.
 Seconds are CPU seconds of this process (both engines are single-threaded): on a shared machine
 they hold still where wall seconds follow the load.
 """

@@ -304,8 +304,15 @@ def bad_values(annotation: str, required: bool) -> list[tuple[str, object]]:
 def schema_cases() -> list[Case]:
     """Every key of the experiment schema x values of the wrong type or range, and an unknown
     key in every section."""
-    from harness.config import (BenchmarkConfig, BudgetConfig, ExecutionConfig, Experiment,
-                                LiveConfig, OptimizerConfig, ReportConfig)
+    from harness.config import (
+        BenchmarkConfig,
+        BudgetConfig,
+        ExecutionConfig,
+        Experiment,
+        LiveConfig,
+        OptimizerConfig,
+        ReportConfig,
+    )
 
     live = with_key(with_key(BASE, ("benchmark", "name"), "nasbench101-live"),
                     ("benchmark", "data"), "/nonexistent/cifar")
@@ -615,7 +622,8 @@ def flag_cases(warm: Warm) -> list[Case]:
                                        "input,output"], "matrix"),
         c("space hash: lower triangle", ["space", "hash", "--matrix", "[[0,0],[1,0]]", "--ops",
                                          "input,output"], "matrix"),
-        c("space hash: 8 vertices (the hash is defined for any graph)", ["space", "hash", "--matrix", json.dumps(
+        c("space hash: 8 vertices (the hash is defined for any graph)",
+          ["space", "hash", "--matrix", json.dumps(
             [[int(j == i + 1) for j in range(8)] for i in range(8)]),
             "--ops", ",".join(["input"] + ["conv3x3-bn-relu"] * 6 + ["output"])], "8", "either"),
         c("space hash: unknown op", ["space", "hash", "--matrix", "[[0,1,0],[0,0,1],[0,0,0]]",

@@ -11,8 +11,18 @@ from scipy import stats as sps
 
 from harness import stats
 from harness.cli import main
-from harness.report import (ReportError, critical_differences, curves, final_table, on_grid,
-                            report, significance, summary, usage, wall_split)
+from harness.report import (
+    ReportError,
+    critical_differences,
+    curves,
+    final_table,
+    on_grid,
+    report,
+    significance,
+    summary,
+    usage,
+    wall_split,
+)
 from harness.results import RunKey, encode_run, load_trajectories, write_run
 
 from .helpers import CHROMIUM, render_in_chromium

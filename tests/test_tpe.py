@@ -142,8 +142,13 @@ def test_log_densities_are_hyperopts_and_the_bounded_ones_within_their_bound(obj
     trials' model scored without its negligible terms) stays within the bound it reports."""
     from hyperopt.tpe import GMM1_lpdf
 
-    from optimizers.tpe_exact import (adaptive_parzen_normal, gmm1_lpdf, gmm1_lpdf_bounded,
-                                      gmm1_lpdf_quantized, gmm1_sample)
+    from optimizers.tpe_exact import (
+        adaptive_parzen_normal,
+        gmm1_lpdf,
+        gmm1_lpdf_bounded,
+        gmm1_lpdf_quantized,
+        gmm1_sample,
+    )
 
     spec = [p for p in hyperopt_spec(objectives["C"].config_space(seed=0)) if p.kind != "choice"]
     rng = np.random.default_rng(11)

@@ -16,8 +16,16 @@ from typing import Any
 import ConfigSpace as CS
 import numpy as np
 
-from ..space.constants import (CONV1X1, CONV3X3, INPUT, MAX_EDGES, MAX_VERTICES, MAXPOOL3X3,
-                               OUTPUT, slot_bit)
+from ..space.constants import (
+    CONV1X1,
+    CONV3X3,
+    INPUT,
+    MAX_EDGES,
+    MAX_VERTICES,
+    MAXPOOL3X3,
+    OUTPUT,
+    slot_bit,
+)
 from ..space.enumeration import bitmask_matrix
 from ..space.errors import InputError
 from ..space.spec import ModelSpec

@@ -16,7 +16,6 @@ from ..space.constants import MAX_VERTICES, NUM_REPEATS
 from .encodings import ConfigError, Encoding, get_encoding
 from .lookup import ABSENT, PicklesViews, RawCellIndex
 
-
 #: The hyperparameter of the ``cells='store'`` space.
 STORE_CELL = "cell"
 

@@ -13,10 +13,6 @@ from benchmark.fileutil import atomic_writer
 from benchmark.space import ModelSpec, enumerate_cells
 from benchmark.space.constants import ops_of_labels
 
-from benchmark.fileutil import atomic_writer
-
-from benchmark.errors import InputError
-
 from .util import command, command_group
 
 
