@@ -14,8 +14,9 @@ the paper's.)  With the paper's settings (4 samples, no random fraction), now th
 is ahead at 6e5 s: 0.0045 vs 0.0055, p = 0.016, as the paper finds (RE, BOHB and SMAC pull ahead
 of random search); Hyperband is not (p = 0.65).
 
-Regularized evolution pulls ahead of random search and reaches its 3e6-second regret before 1e6
-seconds; Hyperband gains nothing from the cheap budgets within 6e5 seconds, as the paper finds
+Regularized evolution pulls ahead of random search (at 1e7 s, Figure 7's horizon: median 0.0008
+vs 0.0032) and reaches its 3e6-second regret before 1e6 seconds; Hyperband gains nothing from
+the cheap budgets within 6e5 seconds, as the paper finds
 (low rank correlation between budgets among the best cells).  The version-1 table, whose cheap
 budgets ranked its best cells too well (top-10 % Spearman of 36 vs 108 epochs 0.52, real 0.36),
 had BOHB with the nas_benchmarks settings ahead at 6e5 seconds (0.0038 vs 0.0061, p = 0.002).
@@ -36,6 +37,8 @@ from benchmark.objectives import Objective
 from harness.results import trajectory
 from harness.simulator import simulate
 from optimizers import get_optimizer
+
+from .conftest import long_check
 
 
 def final_regret(objective: Objective, name: str, time_budget: float, seed: int) -> float:
@@ -71,14 +74,27 @@ def final_regrets(objective, name, seeds, time_budget) -> np.ndarray:
                                                           for s in seeds])))
 
 
-def test_regularized_evolution_beats_random_search_over_20_seeds(surrogate):
-    """At 3e6 simulated seconds (~1,500 evaluations at 108 epochs); one-sided Mann-Whitney."""
+def test_regularized_evolution_beats_random_search_at_the_papers_horizon(surrogate):
+    """At 1e7 simulated seconds (Figure 7's horizon), 20 seeds, one-sided Mann-Whitney: RE's
+    median final regret 0.0008 vs random search's 0.0032 (measured, p_Holm 0.0005 paired)."""
     objective = Objective(surrogate, "A")
     seeds = range(20)
-    rs = final_regrets(objective, "random_search", seeds, 3e6)
-    re = final_regrets(objective, "regularized_evolution", seeds, 3e6)
-    assert np.median(re) < np.median(rs) - 0.002, (np.median(re), np.median(rs))  # a margin
+    rs = final_regrets(objective, "random_search", seeds, 1e7)
+    re = final_regrets(objective, "regularized_evolution", seeds, 1e7)
+    assert np.median(re) < np.median(rs) - 0.001, (np.median(re), np.median(rs))  # a margin
     assert mannwhitneyu(re, rs, alternative="less").pvalue < 0.05
+
+
+@long_check
+def test_bohb_beats_random_search_at_the_papers_horizon(surrogate):
+    """At 1e7 simulated seconds, 20 seeds, one-sided Mann-Whitney (BOHB's runs of that length
+    take about a minute each: NASBENCH_LONG=1)."""
+    objective = Objective(surrogate, "A")
+    seeds = range(20)
+    rs = final_regrets(objective, "random_search", seeds, 1e7)
+    bohb = final_regrets(objective, "bohb", seeds, 1e7)
+    assert mannwhitneyu(bohb, rs, alternative="less").pvalue < 0.05, (np.median(bohb),
+                                                                      np.median(rs))
 
 
 def test_bohb_pulls_ahead_of_random_search_and_hyperband_does_not_over_20_seeds(surrogate):
