@@ -223,6 +223,22 @@ def test_store_mismatches_are_one_clear_line(store_dir, tmp_path):
         open_store(copy, verify=True)
 
 
+@pytest.mark.parametrize("key", ["num_records", "optima", "source"])
+def test_a_manifest_without_a_field_names_that_field(store_dir, tmp_path, key):
+    """Found by the sweep: a store without ``num_records``, ``optima`` (at 108 epochs) or with
+    a ``source`` that is not a mapping was opened without a word (or blamed on missing data)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(store_dir["full"], copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    if key == "source":
+        manifest["source"] = "elsewhere"
+    else:
+        del manifest[key]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match=rf"manifest.json: {key} must be"):
+        NASBench(copy)
+
+
 def test_tfrecord_path_converts_on_first_use(tmp_path):
     src = tmp_path / "nasbench_only108.tfrecord"
     shutil.copy(NB101 / "fixture_only108.tfrecord", src)

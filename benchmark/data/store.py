@@ -197,8 +197,17 @@ def _check_manifest(manifest: dict[str, Any], mpath: Path) -> None:
         raise bad("num_repeats", str(NUM_REPEATS))
     if not isinstance(manifest.get("complete"), bool):
         raise bad("complete", "true or false")
-    if not isinstance(manifest.get("optima", {}), dict):
+    if not is_int(manifest.get("num_records")) or manifest["num_records"] < 0:
+        raise bad("num_records", "a count of the records converted")
+    optima = manifest.get("optima")
+    if not isinstance(optima, dict):
         raise bad("optima", "a mapping")
+    if 108 in budgets and not all(isinstance(optima.get(k), float | int)
+                                  for k in ("best_mean_test_accuracy",
+                                            "best_mean_validation_accuracy")):
+        raise bad("optima", "the best mean test and validation accuracies at 108 epochs")
+    if not isinstance(manifest.get("source", {}), dict):
+        raise bad("source", "a mapping (the converted file's size and sha256)")
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise bad("files", "a mapping of array names")
