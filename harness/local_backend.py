@@ -64,6 +64,9 @@ def _in_child(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dic
             outcome = receiver.recv()
     except EOFError:  # the child ended without sending anything
         outcome = None
+    except KeyboardInterrupt:   # Ctrl-C or SIGTERM to this process alone: its run ends too
+        child.kill()
+        raise
     finally:
         receiver.close()
         child.join()

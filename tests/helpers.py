@@ -84,3 +84,19 @@ def render_in_chromium(page: Path, scratch: Path) -> tuple[list[list], str]:
                           "--dump-dom", probe.as_uri()],
                          capture_output=True, text=True, timeout=120).stdout
     return json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', dom).group(1))), dom
+
+
+SMALL = {**TINY, "optimizers": [{"name": "random_search"}, {"name": "regularized_evolution"}]}
+
+
+def one_line(err: str) -> bool:
+    """Exactly one message line on stderr, besides progress bars (their lines hold a \\r)."""
+    lines = [line for line in err.split("\n") if line and "\r" not in line]
+    return len(lines) == 1 and lines[0].startswith("nasbench: ") and "Traceback" not in err
+
+
+def alive_in_session(sid: int) -> list[str]:
+    """Processes (not zombies) of session ``sid``."""
+    ps = subprocess.run(["ps", "-eo", "pid=,sid=,stat=,args="], capture_output=True, text=True)
+    rows = [line.split(None, 3) for line in ps.stdout.splitlines()]
+    return [row[3] for row in rows if len(row) == 4 and row[1] == str(sid) and "Z" not in row[2]]

@@ -16,8 +16,7 @@ import pytest
 from harness.results import run_files
 
 from .conftest import ROOT
-from .test_harness import TINY, files, write_yaml
-from .test_reliability import cli
+from .helpers import SMALL, TINY, alive_in_session, cli, files, one_line, write_yaml
 
 #: Plug-ins whose calls never return.  ``Event().wait()`` blocks until interrupted; ``Stubborn``
 #: also swallows every interrupt, so only the end of its process ends it.
@@ -127,7 +126,6 @@ def test_ask_timeout_does_not_change_what_a_run_is(tmp_path, capsys):
     ("soon", "budget.ask_timeout: Input should be a valid number"),
 ])
 def test_a_bad_ask_timeout_is_one_line(tmp_path, capsys, value, words):
-    from .test_reliability import one_line
 
     path = tmp_path / "exp.yaml"
     path.write_text(f"budget:\n  time: 1.0e5\n  ask_timeout: {value}\n"
@@ -141,7 +139,6 @@ def test_a_bad_ask_timeout_is_one_line(tmp_path, capsys, value, words):
 def test_sigterm_ends_a_ray_run_as_ctrl_c_does(tmp_path):
     """One line, Ray shut down (no process of its session left), no C++ stack dump (Ray's C++
     core installs one for SIGTERM at start-up), and the runs done so far kept: a rerun resumes."""
-    from .test_reliability import SMALL, _alive_in_session
 
     data = {**SMALL, "seeds": 20, "budget": {"time": 1.0e7},
             "execution": {"backend": "ray", "cpus": 2}}
@@ -165,13 +162,46 @@ def test_sigterm_ends_a_ray_run_as_ctrl_c_does(tmp_path):
     assert proc.returncode == 143 and lines == ["nasbench: terminated"], err
     assert "SIGTERM received" not in err and "Traceback" not in err
     deadline = time.monotonic() + 10
-    while _alive_in_session(proc.pid) and time.monotonic() < deadline:
+    while alive_in_session(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _alive_in_session(proc.pid) == []
+    assert alive_in_session(proc.pid) == []
     kept = run_files(out)   # whole (each member's CRC checked), and counted done on resume
     from harness.config import load_experiment
     from harness.plan import to_do
 
+    assert kept and len(to_do(load_experiment(exp), out)) == 40 - len(kept)
+
+
+def test_sigterm_ends_a_local_run_as_ctrl_c_does(tmp_path):
+    """One line, exit 143, the run's child process ended with it, the runs done kept."""
+    data = {**SMALL, "seeds": 20, "budget": {"time": 1.0e7}, "execution": {"backend": "local"}}
+    exp = write_yaml(tmp_path / "exp.yaml", data)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(exp), "--output",
+                             str(out), "--no-report"], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not run_files(out) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the experiment ended before it could be terminated"
+        proc.terminate()   # SIGTERM to the command only, not to its child
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    lines = [line for line in err.splitlines()   # (text mode reads a bar's \r as a new line)
+             if line and not line.startswith("tiny: ")]
+    assert proc.returncode == 143, err
+    assert lines[-1:] == ["nasbench: terminated"] and "Traceback" not in err, err
+    deadline = time.monotonic() + 10
+    while alive_in_session(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert alive_in_session(proc.pid) == [], "a run's process outlived the command"
+    from harness.config import load_experiment
+    from harness.plan import to_do
+
+    kept = run_files(out)
     assert kept and len(to_do(load_experiment(exp), out)) == 40 - len(kept)
 
 
@@ -217,7 +247,6 @@ def test_report_times_given_twice_count_once(tmp_path, capsys):
 ])
 def test_a_hyperparameter_that_can_never_work_is_refused_before_the_run(tmp_path, capsys,
                                                                          optimizer, line, words):
-    from .test_reliability import one_line
 
     path = tmp_path / "exp.yaml"
     path.write_text(f"budget:\n  time: 1.0e5\nseeds: 1\noptimizers:\n{optimizer}")

@@ -22,16 +22,7 @@ from harness.cli import main
 from harness.results import load_events, output_lock, read_run, run_files
 
 from .conftest import NB101, ROOT, needs_shared
-from .helpers import TINY, cli, files, write_yaml
-
-SMALL = {**TINY, "optimizers": [{"name": "random_search"}, {"name": "regularized_evolution"}]}
-
-
-def one_line(err: str) -> bool:
-    """Exactly one message line on stderr, besides progress bars (their lines hold a \\r)."""
-    lines = [line for line in err.split("\n") if line and "\r" not in line]
-    return len(lines) == 1 and lines[0].startswith("nasbench: ") and "Traceback" not in err
-
+from .helpers import SMALL, alive_in_session, cli, files, one_line, write_yaml
 
 # ---- 1. --out never removes what this tool did not write -----------------------------------------
 
@@ -417,9 +408,9 @@ def test_a_killed_run_leaves_no_orphan_and_no_held_lock(tmp_path, capsys):
         proc.send_signal(signal.SIGKILL)  # the driver only: its run's child must follow
         proc.wait()
         deadline = time.time() + 20
-        while _alive_in_session(proc.pid) and time.time() < deadline:
+        while alive_in_session(proc.pid) and time.time() < deadline:
             time.sleep(0.1)
-        assert _alive_in_session(proc.pid) == []
+        assert alive_in_session(proc.pid) == []
     finally:
         subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
     with output_lock(out):  # free at once
@@ -472,13 +463,6 @@ def test_report_skips_foreign_duplicate_and_incomplete_run_files(tmp_path, capsy
 
 # ---- 10. Ctrl-C ----------------------------------------------------------------------------------
 
-def _alive_in_session(sid: int) -> list[str]:
-    """Processes (not zombies) of session ``sid``."""
-    ps = subprocess.run(["ps", "-eo", "pid=,sid=,stat=,args="], capture_output=True, text=True)
-    rows = [line.split(None, 3) for line in ps.stdout.splitlines()]
-    return [row[3] for row in rows if len(row) == 4 and row[1] == str(sid) and "Z" not in row[2]]
-
-
 def _sigint_default() -> None:
     """In the child before exec: Ctrl-C as in a terminal.  A test run started in the
     background of a script inherits SIGINT ignored (POSIX shells do that without job
@@ -509,9 +493,9 @@ def test_ctrl_c_at_any_moment_is_one_line_130_and_leaves_no_ray_process(tmp_path
     assert proc.returncode == 130 and lines[-1:] == ["nasbench: interrupted"], err
     assert "Traceback" not in err
     deadline = time.time() + 10
-    while _alive_in_session(proc.pid) and time.time() < deadline:
+    while alive_in_session(proc.pid) and time.time() < deadline:
         time.sleep(0.2)
-    assert _alive_in_session(proc.pid) == []
+    assert alive_in_session(proc.pid) == []
 
 
 def test_the_entry_point_survives_its_first_call(capsys):

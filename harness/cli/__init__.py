@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 
@@ -18,8 +19,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit status: 0 done, 1 some runs failed, 2 a user error (one line on stderr, no
-        traceback), 130 interrupted.
+        traceback), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see app.main's re-exec
         from .app import main as run
@@ -27,11 +30,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(argv)
     except KeyboardInterrupt as exc:
         cluster = sys.modules.get("harness.cluster")   # (not imported: no Ray run to end)
-        if cluster is not None and isinstance(exc, cluster.Terminated):   # SIGTERM, Ray run
+        if cluster is not None and isinstance(exc, cluster.Terminated):   # SIGTERM
             print("nasbench: terminated", file=sys.stderr)
             return 128 + signal.SIGTERM
         print("nasbench: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if main_thread and previous is not None:   # None: a handler set outside Python
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM ends a command as Ctrl-C does (runs done kept, the folder's lock released, one
+    line); a Ray run installs the same while Ray runs (:func:`harness.cluster.ray_session`)."""
+    from harness.cluster import Terminated
+
+    raise Terminated
 
 
 __all__ = ["main"]
