@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import logging
 import math
 import reprlib
 import typing
@@ -444,11 +445,19 @@ class SavedExperiment:
 
 def read_saved(folder: str | Path) -> SavedExperiment | None:
     """The experiment saved in a results folder (None: it has none, or it cannot be read)."""
+    path = Path(folder) / SAVED
     try:
-        data = yaml.safe_load((Path(folder) / SAVED).read_text())
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        logging.getLogger(__name__).warning(
+            "%s cannot be read (%s): its runs are read without their plan", path,
+            getattr(exc, "strerror", None) or type(exc).__name__)
         return None
     if not isinstance(data, dict):
+        logging.getLogger(__name__).warning(
+            "%s is not an experiment: its runs are read without their plan", path)
         return None
     try:
         experiment = Experiment.model_validate(data)
