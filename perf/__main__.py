@@ -8,7 +8,7 @@ import sys
 SCRIPTS = ["perf.bench_space", "perf.bench_query", "perf.bench_data", "perf.bench_surrogate",
            "perf.bench_analysis", "perf.bench_optimizers", "perf.bench_tpe", "perf.bench_smac",
            "perf.bench_harness", "perf.bench_cluster", "perf.bench_trainer",
-           "perf.bench_paper_scale"]
+           "perf.bench_paper_scale", "perf.check_paper_horizon"]
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ from harness.config import BenchmarkConfig, Experiment, load_experiment
 from harness.plan import RunSpec
 from harness.task import execute_run, objective_for
 
-from .common import row
+from .common import PAPER_CORES, row
 
 PAPER = Path(__file__).resolve().parents[1] / "experiments" / "paper.yaml"
 #: an optimizer's library path, where its ``engine`` switch has one
@@ -40,7 +40,6 @@ LIBRARY_ENGINES = {"tpe": "hyperopt", "smac": "smac3"}
 SHORT_HORIZON = 1e6
 #: a path with no faster engine whose extrapolated full run exceeds this is not run in full
 FULL_RUN_CAP_S = 240.0
-CORES = (2, 16)
 
 
 class Measure:
@@ -136,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{theirs.seconds / ours.seconds:.1f}x faster")
         totals["library"] += theirs.seconds
         totals["ours"] += ours.seconds
-    for cores in CORES:
+    for cores in PAPER_CORES:
         before, after = (totals[k] * seeds / cores / 3600 for k in ("library", "ours"))
         row(f"{PAPER.name}, {seeds} seeds each, on {cores} cores: libraries -> ours",
             f"{before:,.1f} h -> {after:,.1f} h", "target <= 24 h on 2 cores" if cores == 2

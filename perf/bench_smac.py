@@ -24,10 +24,9 @@ from harness.simulator import simulate
 from optimizers import Result
 from optimizers.smac import SMAC, _fast_configuration_equality
 
-from .common import QUICK, row
+from .common import QUICK, paper_hours, row
 
 HORIZON = 1e7
-PAPER_SEEDS = 500
 ENGINES = ("smac3", "fast")
 
 
@@ -138,10 +137,7 @@ def main() -> None:
     row(f"  projected run: SMAC3's path ({len(sizes)} checkpoints)", f"{before:,.0f} s",
         f"{before / after:.1f}x faster (target >= 10x)", before / after >= 10)
     row("  projected run: fast engine (same checkpoints)", f"{after:,.0f} s")
-    for cores in (2, 16):
-        row(f"paper.yaml's {PAPER_SEEDS} smac runs on {cores} cores: before -> after",
-            f"{before * PAPER_SEEDS / cores / 3600:,.0f} h -> "
-            f"{seconds * PAPER_SEEDS / cores / 3600:,.1f} h")
+    paper_hours("smac", before, seconds)
 
 
 if __name__ == "__main__":

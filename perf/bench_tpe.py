@@ -21,10 +21,9 @@ from harness.simulator import simulate
 from optimizers import Result
 from optimizers.tpe import TPE, hyperopt_space, hyperopt_trials
 
-from .common import QUICK, row
+from .common import QUICK, paper_hours, row
 
 HORIZON = 1e7
-PAPER_SEEDS = 500
 
 
 def lockstep(objective: Objective, evaluations: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,10 +111,7 @@ def main() -> None:
             f"{before:,.0f} s", f"{before / seconds:.0f}x faster (target >= 20x)",
             before / seconds >= 20)
         if encoding == "A":   # experiments/paper.yaml's encoding
-            for cores in (2, 16):
-                row(f"paper.yaml's {PAPER_SEEDS} tpe runs on {cores} cores: before -> after",
-                    f"{before * PAPER_SEEDS / cores / 3600:,.1f} h -> "
-                    f"{seconds * PAPER_SEEDS / cores / 3600:,.2f} h")
+            paper_hours("tpe", before, seconds)
 
 
 if __name__ == "__main__":
