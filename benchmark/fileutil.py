@@ -28,6 +28,12 @@ def cache_dir() -> Path:
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():   # else minutes of work, then no cache
         raise InputError(f"NASBENCH_CACHE_DIR {path}: {existing} is not a folder")
+    if existing != path:   # made now, not after the work whose result it is to keep
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"NASBENCH_CACHE_DIR {path}: cannot be made "
+                             f"({exc.strerror or exc})") from None
     return path
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from benchmark.errors import UserError
 
+from .interrupts import Terminated, sigterm_handler
+
 
 def start_ray(address: str | None, cpus: int | None) -> Path | None:
     """Join ``address`` (``auto``, ``host:port``, ``ray://...``) or start a local Ray on
@@ -134,11 +136,6 @@ def _is_loopback(address: str) -> bool:
     return host == "localhost" or host.startswith("127.")
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM during a Ray run: handled as Ctrl-C (Ray shut down, the runs done kept); the
-    command ends in one line."""
-
-
 #: the signals held back while Ray starts or stops, and what each raises afterwards
 _DEFERRED = {signal.SIGINT: KeyboardInterrupt, signal.SIGTERM: Terminated}
 
@@ -158,11 +155,27 @@ def interrupts_deferred() -> Iterator[None]:
                 for sig in _DEFERRED}
     try:
         yield
+    except SystemExit as exc:
+        if not _raised_by_rays_sigterm_handler(exc):
+            raise
+        caught.append(signal.SIGTERM)   # Ray's start-up stopped half-way: shut down after
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if caught:
         raise _DEFERRED[signal.Signals(caught[0])]
+
+
+def _raised_by_rays_sigterm_handler(exc: SystemExit) -> bool:
+    """Whether ``exc`` comes from the SIGTERM handler that ``ray.init`` installs while it
+    starts (``sys.exit(15)``; its node's: ``sys.exit(1)`` after ending its processes), which
+    replaces the one :func:`interrupts_deferred` holds SIGTERM back with."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code if tb is not None else None
+    return (code is not None and code.co_name == "sigterm_handler"
+            and f"{os.sep}ray{os.sep}" in code.co_filename)
 
 
 @contextlib.contextmanager
@@ -174,12 +187,7 @@ def ray_session(address: str | None, cpus: int | None) -> Iterator[None]:
     session = None
     main = threading.current_thread() is threading.main_thread()
     received: list[int] = []
-
-    def terminate(signum, frame):
-        received.append(signum)
-        raise Terminated
-
-    before = signal.signal(signal.SIGTERM, terminate) if main else None
+    before = signal.signal(signal.SIGTERM, sigterm_handler(received)) if main else None
     try:
         try:
             with interrupts_deferred():

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import BenchmarkConfig, BudgetConfig, Experiment
+from .interrupts import ended_by_interrupts, interrupts_held
 from .plan import RunSpec
 from .results import drop_inherited_locks
 from .task import execute_alone, execute_run, failed_outcome
@@ -52,10 +53,11 @@ def _in_child(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dic
     child = ctx.Process(target=_child_main, args=(sender, bench, budget, run, os.getpid(),
                                                   clock),
                         daemon=True, name=f"nasbench {run.label} seed {run.seed}")
-    child.start()
-    sender.close()
     stuck = False
     try:
+        with interrupts_held():   # (an interrupt during the fork would be lost)
+            child.start()
+        sender.close()
         stuck = _wait(receiver, clock, budget.ask_timeout)
         if stuck:
             child.kill()
@@ -65,11 +67,13 @@ def _in_child(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dic
     except EOFError:  # the child ended without sending anything
         outcome = None
     except KeyboardInterrupt:   # Ctrl-C or SIGTERM to this process alone: its run ends too
-        child.kill()
+        if child.pid is not None:
+            child.kill()
         raise
     finally:
         receiver.close()
-        child.join()
+        if child.pid is not None:
+            child.join()
     if stuck:
         return failed_outcome(f"{CallTimeout.__module__}.CallTimeout: "
                               f"{message(run.label, 'an ask or tell', budget.ask_timeout)}, "
@@ -94,6 +98,7 @@ def _wait(receiver, clock, limit: float) -> bool:
 
 def _child_main(sender, bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec,
                 parent: int, clock) -> None:
+    ended_by_interrupts()   # this process ends when its parent is interrupted
     drop_inherited_locks()
     _die_with(parent)
     sender.send(execute_alone(bench, budget, run, clock))

@@ -44,6 +44,27 @@ def cli(capsys, *argv: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+def run_faulty_plugins(capsys, tmp_path: Path, data: dict, module: str,
+                       faults: dict[str, str]) -> dict[str, str]:
+    """Run ``data`` with random search and each ``module:Class`` of ``faults`` (class -> words
+    its failure must show): every plug-in fails its own run only, named on stderr.  Returns
+    each class's failure text."""
+    data = {**data, "optimizers": [{"name": "random_search"},
+                                   *({"name": f"{module}:{cls}"} for cls in faults)]}
+    out = tmp_path / "out"
+    code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--output",
+                    str(out), "--no-report")
+    assert code == 1 and f"{len(faults)} run(s) failed" in err, err
+    assert [p.parent.name for p in run_files(out)] == ["random_search"]
+    texts = {}
+    for cls, words in faults.items():
+        (failed,) = (out / "runs" / f"{module}:{cls}").glob("*.failed.txt")
+        texts[cls] = failed.read_text()
+        assert words in texts[cls], (cls, texts[cls])
+        assert f"{module}:{cls} seed 0:" in err, err
+    return texts
+
+
 def listening(pids: list[int], net: Path = Path("/proc/net")) -> list[str]:
     """Local addresses of the TCP sockets the processes listen on (from /proc), among those of
     the network namespace whose tables ``net`` holds (``/proc/PID/net``: PID's namespace)."""

@@ -223,14 +223,16 @@ def test_store_mismatches_are_one_clear_line(store_dir, tmp_path):
         open_store(copy, verify=True)
 
 
-@pytest.mark.parametrize("key", ["num_records", "optima", "source"])
+@pytest.mark.parametrize("key", ["num_records", "optima", "source", "source mapping"])
 def test_a_manifest_without_a_field_names_that_field(store_dir, tmp_path, key):
-    """Found by the sweep: a store without ``num_records``, ``optima`` (at 108 epochs) or with
-    a ``source`` that is not a mapping was opened without a word (or blamed on missing data)."""
+    """Found by the sweep: a store without ``num_records``, ``optima`` (at 108 epochs) or
+    ``source`` (the converted file's provenance), or with a ``source`` that is not a mapping,
+    was opened without a word (or blamed on missing data)."""
     copy = tmp_path / "copy"
     shutil.copytree(store_dir["full"], copy)
     manifest = json.loads((copy / "manifest.json").read_text())
-    if key == "source":
+    if key == "source mapping":
+        key = "source"
         manifest["source"] = "elsewhere"
     else:
         del manifest[key]

@@ -6,17 +6,29 @@ report time given twice counts once."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
 from harness.results import run_files
 
 from .conftest import ROOT
-from .helpers import SMALL, TINY, alive_in_session, cli, files, one_line, write_yaml
+from .helpers import (
+    SMALL,
+    TINY,
+    alive_in_session,
+    cli,
+    files,
+    one_line,
+    run_faulty_plugins,
+    write_yaml,
+)
 
 #: Plug-ins whose calls never return.  ``Event().wait()`` blocks until interrupted; ``Stubborn``
 #: also swallows every interrupt, so only the end of its process ends it.
@@ -78,19 +90,10 @@ def test_a_call_past_ask_timeout_fails_its_own_run(tmp_path, capsys, monkeypatch
                           "0.5 s (budget.ask_timeout), nor end when interrupted; its process "
                           "was killed" if backend == "local" else
                           "its worker or node was lost 1 time(s)"}
-    data = {**FAST, "execution": {"backend": backend, "cpus": 2, "max_retries": 0},
-            "optimizers": [{"name": "random_search"},
-                           *({"name": f"hanging:{cls}"} for cls in faults)]}
-    out = tmp_path / "out"
-    code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--output",
-                    str(out), "--no-report")
-    assert code == 1 and f"{len(faults)} run(s) failed" in err, err
-    assert [p.parent.name for p in run_files(out)] == ["random_search"]
-    for cls, words in faults.items():
-        (failed,) = (out / "runs" / f"hanging:{cls}").glob("*.failed.txt")
-        text = failed.read_text()
-        assert words in text and "TaskCancelledError" not in text, (cls, text)
-        assert f"hanging:{cls} seed 0: " in err
+    texts = run_faulty_plugins(capsys, tmp_path, {**FAST, "execution": {
+        "backend": backend, "cpus": 2, "max_retries": 0}}, "hanging", faults)
+    for cls, text in texts.items():
+        assert "TaskCancelledError" not in text, (cls, text)
         if cls != "Stubborn":   # the traceback shows where in the plug-in it was
             assert "hanging.py" in text, text
 
@@ -171,6 +174,42 @@ def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path, backend):
     from harness.plan import to_do
 
     assert kept and len(to_do(load_experiment(exp), out)) == 40 - len(kept)
+
+
+@pytest.mark.slow
+def test_sigterm_while_ray_starts_ends_as_ctrl_c_does(tmp_path):
+    """Found by the sweep: a SIGTERM while ``ray.init`` runs met Ray's own handler (installed
+    there: ``sys.exit(15)``) and the command ended with exit 15 and no word.  Now: one line,
+    exit 143, Ray's half-started processes ended."""
+    data = {**SMALL, "seeds": 20, "budget": {"time": 1.0e7},
+            "execution": {"backend": "ray", "cpus": 2}}
+    exp = write_yaml(tmp_path / "exp.yaml", data)
+    temp = Path(tempfile.mkdtemp(prefix="nbt"))   # short: Ray's socket paths live below it
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(exp), "--output",
+                             str(tmp_path / "out"), "--no-report"], cwd=ROOT,
+                            start_new_session=True, env={**os.environ, "TMPDIR": str(temp)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        # ray.init is under way once its session appears in the folder start_ray made for it
+        while (not any(temp.glob("nbray-*/session_*")) and proc.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.01)
+        assert proc.poll() is None, "the command ended before Ray started"
+        proc.terminate()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
+    lines = [line for line in err.splitlines() if line and not line.startswith("tiny: ")
+             and "Token " not in line]
+    assert proc.returncode == 143 and lines[-1:] == ["nasbench: terminated"], err
+    assert "Traceback" not in err, err
+    deadline = time.monotonic() + 10
+    while alive_in_session(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert alive_in_session(proc.pid) == [], "a process of the command outlived it"
 
 
 def test_a_resume_removes_the_temporaries_of_interrupted_writes_only(tmp_path, capsys):

@@ -22,7 +22,7 @@ from harness.cli import main
 from harness.results import load_events, output_lock, read_run, run_files
 
 from .conftest import NB101, ROOT, needs_shared
-from .helpers import SMALL, alive_in_session, cli, files, one_line, write_yaml
+from .helpers import SMALL, alive_in_session, cli, files, one_line, run_faulty_plugins, write_yaml
 
 # ---- 1. --out never removes what this tool did not write -----------------------------------------
 
@@ -360,18 +360,8 @@ def test_a_faulty_plugin_fails_its_own_runs_only(tmp_path, capsys, monkeypatch, 
     faults = {"BadTrial": "AttributeError", "Exits": "SystemExit: 3",
               "Underscore": "exit code 9" if backend == "local" else "Ray task failed",
               "Interrupts": "KeyboardInterrupt", "BadClose": "RuntimeError: close failed"}
-    data = {**SMALL, "seeds": 1, "execution": {"backend": backend, "cpus": 2, "max_retries": 0},
-            "optimizers": [{"name": "random_search"},
-                           *({"name": f"faulty:{cls}"} for cls in faults)]}
-    out = tmp_path / "out"
-    code, err = cli(capsys, "run", str(write_yaml(tmp_path / "exp.yaml", data)), "--output",
-                    str(out), "--no-report")
-    assert code == 1 and f"{len(faults)} run(s) failed" in err, err
-    assert [p.parent.name for p in run_files(out)] == ["random_search"]
-    for cls, words in faults.items():
-        (failed,) = (out / "runs" / f"faulty:{cls}").glob("*.failed.txt")
-        assert words in failed.read_text(), (cls, failed.read_text())
-        assert f"faulty:{cls} seed 0:" in err
+    run_faulty_plugins(capsys, tmp_path, {**SMALL, "seeds": 1, "execution": {
+        "backend": backend, "cpus": 2, "max_retries": 0}}, "faulty", faults)
 
 
 @pytest.mark.parametrize("source, name, words", [

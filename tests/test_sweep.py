@@ -107,3 +107,41 @@ def test_a_cache_folder_that_is_a_file_is_one_line(tmp_path, capsys, monkeypatch
     assert main(["data", "query", "--hash", "28cfc7874f6d200472e1a9dcd8650aa0"]) == 2
     assert message_lines(capsys.readouterr().err) == [
         f"nasbench: error: NASBENCH_CACHE_DIR {tmp_path}/c/sub: {tmp_path}/c is not a folder"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_cache_folder_that_cannot_be_made_is_one_line_before_any_work(capsys, monkeypatch):
+    """Found by the sweep: a cache folder in /proc was found unusable only after the minute
+    of enumeration that it was to keep (and the pool's workers printed tracebacks)."""
+    from harness.cli import main
+
+    monkeypatch.setenv("NASBENCH_CACHE_DIR", "/proc/nasbench-test-cache")
+    assert main(["data", "query", "--hash", "28cfc7874f6d200472e1a9dcd8650aa0"]) == 2
+    assert message_lines(capsys.readouterr().err) == [
+        "nasbench: error: NASBENCH_CACHE_DIR /proc/nasbench-test-cache: cannot be made (No such "
+        "file or directory)"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_ends_on_sigterm_as_by_default():
+    """The CLI's SIGTERM handler raises in the command's own process only: a forked child (a
+    multiprocessing pool's worker, ended by its pool with SIGTERM) ends silently, by the
+    signal, instead of raising ``Terminated`` with a traceback."""
+    import signal
+    import time
+
+    from harness.interrupts import sigterm_handler
+
+    previous = signal.signal(signal.SIGTERM, sigterm_handler())
+    try:
+        pid = os.fork()
+        if pid == 0:   # the child: the handler must end it by the signal, not raise
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(10)
+            finally:
+                os._exit(7)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, status

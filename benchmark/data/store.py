@@ -206,7 +206,7 @@ def _check_manifest(manifest: dict[str, Any], mpath: Path) -> None:
                                   for k in ("best_mean_test_accuracy",
                                             "best_mean_validation_accuracy")):
         raise bad("optima", "the best mean test and validation accuracies at 108 epochs")
-    if not isinstance(manifest.get("source", {}), dict):
+    if not isinstance(manifest.get("source"), dict):   # every writer records it
         raise bad("source", "a mapping (the converted file's size and sha256)")
     files = manifest.get("files")
     if not isinstance(files, dict):
