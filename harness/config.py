@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import reprlib
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
@@ -61,7 +60,7 @@ class _Strict(BaseModel):
         choice 1 of a ``Literal`` with numbers, e.g. ``benchmark.repeat``)."""
         annotation = cls.model_fields[info.field_name].annotation
         numeric_choices = any(isinstance(c, int) and not isinstance(c, bool)
-                              for c in typing.get_args(annotation))
+                              for c in get_args(annotation))
         if ("float" in str(annotation) or numeric_choices) and any(
                 isinstance(x, bool) for x in (v if isinstance(v, list) else [v])):
             raise ValueError(f"must be a number, got {v}" if not numeric_choices
@@ -443,21 +442,30 @@ class SavedExperiment:
         return ReportConfig.model_validate(usable)
 
 
+#: saved experiments already warned about (one command reads a folder's several times)
+_WARNED: set[Path] = set()
+
+
+def _warn_once(path: Path, message: str, *args: object) -> None:
+    if path not in _WARNED:
+        _WARNED.add(path)
+        logging.getLogger(__name__).warning(message, path, *args)
+
+
 def read_saved(folder: str | Path) -> SavedExperiment | None:
     """The experiment saved in a results folder (None: it has none, or it cannot be read)."""
     path = Path(folder) / SAVED
     try:
         data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        logging.getLogger(__name__).warning(
-            "%s cannot be read (%s): its runs are read without their plan", path,
-            getattr(exc, "strerror", None) or type(exc).__name__)
+        _warn_once(path, "%s cannot be read (%s): the folder's runs are read without their "
+                   "plan", getattr(exc, "strerror", None) or type(exc).__name__)
         return None
     if not isinstance(data, dict):
-        logging.getLogger(__name__).warning(
-            "%s is not an experiment: its runs are read without their plan", path)
+        _warn_once(path, "%s is not an experiment: the folder's runs are read without their "
+                   "plan")
         return None
     try:
         experiment = Experiment.model_validate(data)

@@ -37,7 +37,7 @@ from .config import Experiment
 from .events import Events
 from .plan import RunSpec
 from .results import encode_run
-from .task import make_optimizer, run_facts
+from .task import failed_outcome, make_optimizer, run_facts
 from .watchdog import CallTimeout, call_limit
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,7 @@ def execute_live_run(experiment: Experiment, run: RunSpec, actors: list) -> dict
             events = _drive(guarded, encoding, actors, budget, train_seq,
                             record_invalid=bench.invalid == "penalty")
     except (Exception, CallTimeout):  # noqa: BLE001 - recorded as a failed run
-        return {"status": "failed", "traceback": traceback.format_exc(),
-                "wall": time.perf_counter() - started}
+        return failed_outcome(traceback.format_exc(), time.perf_counter() - started)
     finally:
         if optimizer is not None:
             optimizer.close()

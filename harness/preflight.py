@@ -40,7 +40,7 @@ def check_budgets(experiment: Experiment, source: Path) -> None:
         budgets = sorted(objective_for(bench).budgets)
     for i, entry in enumerate(experiment.optimizers):
         cls = get_optimizer(entry.name)
-        given = budgets if cls.multi_fidelity else budgets[-1:]
+        given = cls.offered_budgets(budgets)
         for member in entry.members():
             problem = cls.budget_problem(cls.resolve(member.params), given)
             if problem is None:

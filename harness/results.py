@@ -249,7 +249,10 @@ def _planned(saved: SavedExperiment | None) -> Planned:
     if saved is None:
         return None
     if saved.experiment is not None:
-        return dict(expected_facts(saved.experiment))
+        try:
+            return dict(expected_facts(saved.experiment))
+        except (ValueError, TypeError, ImportError):   # an optimizer not importable here
+            pass
     seeds, labels = saved.seeds, saved.labels
     if seeds is None or labels is None:
         return None

@@ -71,7 +71,7 @@ def execute_run(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec,
                                    objective.budgets, np.random.default_rng(opt_seq))
         try:
             with call_limit(optimizer, budget.ask_timeout, run.label, clock, on_stuck) as guarded:
-                # Guarded forwards the Optimizer interface (ask, tell, close, ...)
+                # Guarded has what the simulator calls of an Optimizer: ask, tell, name
                 events = simulate(objective, cast("Optimizer", guarded), budget.time,
                                   budget.workers, np.random.default_rng(bench_seq),
                                   charge_optimizer_time=budget.charge_optimizer_time,
@@ -127,7 +127,7 @@ def make_optimizer(run: RunSpec, space, budgets: list[int], rng: np.random.Gener
 
     cls = get_optimizer(run.optimizer)
     quiet_libraries()   # before: SMAC logs while it is being built
-    optimizer = cls(space, budgets if cls.multi_fidelity else [max(budgets)], rng, **run.params)
+    optimizer = cls(space, cls.offered_budgets(budgets), rng, **run.params)
     quiet_libraries()   # after: Optuna, first imported by the constructor, resets its level
     return optimizer
 

@@ -169,6 +169,12 @@ class Optimizer(abc.ABC):
                 for k, p in cls.params.items()}
 
     @classmethod
+    def offered_budgets(cls, budgets: list[int]) -> list[int]:
+        """The budgets this optimizer is built with: all of ``budgets`` if it is
+        :attr:`multi_fidelity`, else the largest."""
+        return list(budgets) if cls.multi_fidelity else [max(budgets)]
+
+    @classmethod
     def budget_problem(cls, settings: dict[str, Any], budgets: list[int]
                        ) -> tuple[str, str] | None:
         """Why resolved ``settings`` can never work with these budgets, as (hyperparameter,

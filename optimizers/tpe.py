@@ -105,6 +105,8 @@ class TPE(Optimizer):
               "n_EI_candidates": Param(24, int, 1, None, help="candidates per suggestion"),
               "gamma": Param(0.25, float, 0.0, 1.0, help="share of trials in the good set"),
               "prior_weight": Param(1.0, float, 0.0, None, help="weight of the prior"),
+              # (not speed_only, unlike SMAC's engine: results folders made before that
+              # flag existed hold it in their identity, which must not change under them)
               "engine": Param("running", str, choices=("running", "hyperopt"),
                               help="running state (ours) or hyperopt's tpe.suggest: the "
                                    "same proposals")}

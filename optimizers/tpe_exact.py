@@ -18,7 +18,8 @@ call's Generator is the same:
   ``adaptive_parzen_normal`` and the truncated ``GMM1`` sampler; each candidate is scored by
   its log-likelihood under the good minus the bad model and the first best is proposed.
 
-The Parzen estimators are hyperopt's own functions; the sampler and the log-densities
+The Parzen estimators follow hyperopt's ``adaptive_parzen_normal`` operation for operation
+(:func:`adaptive_parzen_normal`, tested against it); the sampler and the log-densities
 (:func:`gmm1_sample`, :func:`gmm1_lpdf`, :func:`gmm1_lpdf_quantized`) do hyperopt's arithmetic
 and draws with fewer temporaries and Python calls (hyperopt's quantized density loops over the
 mixture's components in Python; here they are all computed at once and summed in its order).

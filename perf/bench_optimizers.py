@@ -19,7 +19,7 @@ NAMES = ["random_search", "regularized_evolution", "hyperband", "bohb", "smac", 
 def ask_overhead(objective: Objective, name: str, observations: int, probes: int = 20) -> float:
     """Median ms of ask+tell after ``observations`` told results (the lookup excluded)."""
     cls = get_optimizer(name)
-    budgets = objective.budgets if cls.multi_fidelity else [objective.max_budget]
+    budgets = cls.offered_budgets(objective.budgets)
     opt = cls(objective.config_space(seed=0), budgets, np.random.default_rng(0))
     rng = np.random.default_rng(1)
     samples = []

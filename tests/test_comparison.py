@@ -46,7 +46,7 @@ def final_regret(objective: Objective, name: str, time_budget: float, seed: int)
     opt_seq, bench_seq = np.random.SeedSequence(seed).spawn(2)
     cls = get_optimizer(name)
     opt = cls(objective.config_space(seed=seed),
-              objective.budgets if cls.multi_fidelity else [objective.max_budget],
+              cls.offered_budgets(objective.budgets),
               np.random.default_rng(opt_seq))
     try:
         events = simulate(objective, opt, time_budget, 1, np.random.default_rng(bench_seq))

@@ -28,7 +28,7 @@ def drive(objective, name, seed, steps, told_error=None, **params):
     """Sequentially ask/evaluate/tell; returns the asked configs and the results.  With
     ``told_error`` every valid result is told that validation error instead of its own."""
     cls = get_optimizer(name)
-    budgets = objective.budgets if cls.multi_fidelity else [objective.max_budget]
+    budgets = cls.offered_budgets(objective.budgets)
     opt = cls(objective.config_space(seed=seed), budgets, np.random.default_rng(seed), **params)
     rng = np.random.default_rng(1000 + seed)
     asked, results = [], []

@@ -44,3 +44,22 @@ def test_a_folder_without_a_readable_experiment_has_none(tmp_path):
     assert read_saved(tmp_path) is None
     (tmp_path / "experiment.yaml").write_text("seeds: [unclosed\n")
     assert read_saved(tmp_path) is None
+
+
+def test_a_folder_whose_plugin_cannot_be_imported_here_is_still_read(tmp_path, capsys):
+    """Found in review: the runs' expected facts need each optimizer's class; a plug-in not
+    importable on this machine made the loader (and so ``nasbench report``) fail as a bug
+    instead of reading the folder without them."""
+    from harness.cli import main
+    from harness.results import load
+
+    experiment = Experiment(budget=BudgetConfig(time=1e4), seeds=1, optimizers=[
+        {"name": "random_search"}, {"name": "nosuch_module_here:Optimizer"}])
+    save_experiment(experiment, tmp_path / "out", [0])
+    assert load(tmp_path / "out").trajectories.empty   # read, nothing in it yet
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(yaml.safe_dump({"budget": {"time": 1e4}, "seeds": 1, "optimizers": [
+        {"name": "random_search"}], "execution": {"backend": "local"}}))
+    assert main(["run", str(exp), "--output", str(tmp_path / "rs"), "--no-report"]) == 0
+    (tmp_path / "rs" / "runs").rename(tmp_path / "out" / "runs")
+    assert main(["report", str(tmp_path / "out")]) == 0, capsys.readouterr().err
