@@ -543,3 +543,15 @@ def test_a_bug_is_told_apart_from_a_users_mistake(tmp_path, capsys, monkeypatch)
     crash = next((tmp_path / "crashes").glob("nasbench-*.txt"))
     assert str(crash) in err and "no such key" in crash.read_text()
     assert "Traceback (most recent call last)" in crash.read_text()
+    # a cache folder where the traceback cannot be written: it goes to the temp folder
+    import tempfile
+
+    (tmp_path / "blocked").mkdir()
+    (tmp_path / "blocked" / "crashes").write_text("a file, not a folder")
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("NASBENCH_CACHE_DIR", str(tmp_path / "blocked"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    assert main(["space", "hash", "--matrix", "[[0,1],[0,0]]", "--ops", "input,output"]) == 3
+    err = capsys.readouterr().err
+    crash = next((tmp_path / "tmp").glob("nasbench-*.txt"))
+    assert err.count("\n") == 1 and str(crash) in err and "no such key" in crash.read_text()

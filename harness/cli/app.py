@@ -110,20 +110,20 @@ def is_user_error(exc: BaseException) -> bool:
 
 def write_traceback() -> Path:
     """The current exception's traceback, in a new file under the cache dir's ``crashes``."""
+    import tempfile
     import time
     import traceback
 
     from benchmark.fileutil import atomic_write_text, cache_dir
 
+    name = f"nasbench-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
+    text = f"nasbench {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}"
     try:
-        folder = cache_dir() / "crashes"
+        path = cache_dir() / "crashes" / name
+        atomic_write_text(path, text)
     except (OSError, ValueError):   # an unusable cache folder: the traceback goes to tmp
-        import tempfile
-
-        folder = Path(tempfile.gettempdir())
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"nasbench-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
-    atomic_write_text(path, f"nasbench {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
+        path = Path(tempfile.gettempdir()) / name
+        atomic_write_text(path, text)
     return path
 
 
