@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from .interrupts import ended_by_interrupts, interrupts_held
 from .plan import RunSpec
 from .results import drop_inherited_locks
 from .task import execute_alone, execute_run, failed_outcome
-from .watchdog import CallTimeout, hard_limit, message
+from .watchdog import CallTimeout, hard_limit, message, overdue, poll_interval
 
 _PR_SET_PDEATHSIG = 1
 
@@ -88,10 +87,8 @@ def _in_child(bench: BenchmarkConfig, budget: BudgetConfig, run: RunSpec) -> dic
 def _wait(receiver, clock, limit: float) -> bool:
     """Wait for the child's outcome (or its end); True if instead one optimizer call has run
     past :func:`~.watchdog.hard_limit`."""
-    poll = min(limit / 4, 1.0)
-    while not receiver.poll(poll):
-        since = clock.value
-        if since and time.monotonic() - since > hard_limit(limit):
+    while not receiver.poll(poll_interval(limit)):
+        if overdue(clock, hard_limit(limit)):
             return True
     return False
 

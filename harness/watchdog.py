@@ -50,6 +50,17 @@ def hard_limit(limit: float) -> float:
     return limit + 2 * grace(limit)
 
 
+def poll_interval(limit: float) -> float:
+    """How often a watcher looks at a call's start stamp."""
+    return min(limit / 4, 1.0)
+
+
+def overdue(clock: Clock, seconds: float) -> bool:
+    """Whether the call stamped on ``clock`` (0: none running) started over ``seconds`` ago."""
+    since = clock.value
+    return bool(since) and time.monotonic() - since > seconds
+
+
 def message(name: str, what: str, limit: float) -> str:
     return f"{name}: {what} did not return within {limit:g} s (budget.ask_timeout)"
 
@@ -126,10 +137,9 @@ def call_limit(optimizer: Any, limit: float, label: str, clock: Clock | None = N
             raise guarded._timeout()
 
     def watch() -> None:
-        poll = min(limit / 4, 1.0)
-        while not stop.wait(poll):
+        while not stop.wait(poll_interval(limit)):
             since = clock.value
-            if not since or time.monotonic() - since <= limit:
+            if not overdue(clock, limit):
                 continue
             guarded.expired = True
             assert target.ident is not None   # the target thread has started
