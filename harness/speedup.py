@@ -110,8 +110,11 @@ def section(table: pd.DataFrame, facts: list[dict[str, Any]], out: Path, show: b
         several = any(f.get("optimizer") == BASELINE for f in facts)
         return [], [f"several {BASELINE} entries among the optimizers: no speed-up table"
                     ] if several else []
-    if baseline not in table.index.get_level_values("optimizer"):
+    optimizers = set(table.index.get_level_values("optimizer"))
+    if baseline not in optimizers:
         return [], [f"{baseline} has no runs: no speed-up table"]
+    if optimizers == {baseline}:   # nothing to race (not worth a warning)
+        return [], []
     data = race(table, baseline)
     base = table.loc[baseline].to_numpy(float)
     mean = _means(np.ones((1, len(base))), base)[0]

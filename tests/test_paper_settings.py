@@ -310,6 +310,14 @@ def test_speedup_and_lead_against_random_search():
         is None
 
 
+def test_a_folder_of_random_search_alone_has_no_race(tmp_path):
+    """Nothing to race: no table (it printed a header without rows) and no note."""
+    table = _table({"random_search": [[0.9, 0.6, 0.5]] * 3}, [1.0, 2.0, 4.0])
+    facts = [{"label": "random_search", "optimizer": "random_search"}]
+    assert speedup.section(table, facts, tmp_path) == ([], [])
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_report_shows_grids_and_the_race_against_random_search(tmp_path, capsys):
     exp = write_yaml(tmp_path / "exp.yaml", {
         **OLD, "benchmark": {"name": "surrogate", "encoding": "A", "max_vertices": 6},
