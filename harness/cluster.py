@@ -9,10 +9,12 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from benchmark.errors import UserError
@@ -153,24 +155,37 @@ def interrupts_deferred() -> Iterator[None]:
     caught: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
                 for sig in _DEFERRED}
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        # Ray's handler called inside the at-fork hooks of the processes Ray starts: Python
+        # would print its SystemExit and go on, the SIGTERM lost
+        if isinstance(info.exc_value, SystemExit) and _raised_by_rays_sigterm_handler(
+                info.exc_traceback):
+            caught.append(signal.SIGTERM)
+        else:
+            previous_hook(info)
+
+    sys.unraisablehook = unraisable
     try:
         yield
     except SystemExit as exc:
-        if not _raised_by_rays_sigterm_handler(exc):
+        if not _raised_by_rays_sigterm_handler(exc.__traceback__):
             raise
         caught.append(signal.SIGTERM)   # Ray's start-up stopped half-way: shut down after
     finally:
+        sys.unraisablehook = previous_hook
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if caught:
         raise _DEFERRED[signal.Signals(caught[0])]
 
 
-def _raised_by_rays_sigterm_handler(exc: SystemExit) -> bool:
-    """Whether ``exc`` comes from the SIGTERM handler that ``ray.init`` installs while it
-    starts (``sys.exit(15)``; its node's: ``sys.exit(1)`` after ending its processes), which
-    replaces the one :func:`interrupts_deferred` holds SIGTERM back with."""
-    tb = exc.__traceback__
+def _raised_by_rays_sigterm_handler(tb: TracebackType | None) -> bool:
+    """Whether the ``SystemExit`` of traceback ``tb`` comes from the SIGTERM handler that
+    ``ray.init`` installs while it starts (``sys.exit(15)``; its node's: ``sys.exit(1)`` after
+    ending its processes), which replaces the one :func:`interrupts_deferred` holds SIGTERM
+    back with."""
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     code = tb.tb_frame.f_code if tb is not None else None

@@ -99,12 +99,13 @@ def test_the_layers_of_running_an_experiment(graph):
     assert uses("results") <= {"config", "events"}
     assert uses("plan") <= {"config", "results"}
     assert uses("watchdog") == set()
+    assert uses("interrupts") == set()         # SIGTERM as Ctrl-C: the CLI imports it first
     assert uses("task") <= {"config", "plan", "results", "simulator", "events", "watchdog"}
     for backend in ("local_backend", "ray_backend", "live"):
         assert "runner" not in uses(backend) and "backends" not in uses(backend)
         assert uses(backend) <= {"config", "plan", "task", "cluster", "results", "events",
                                  "simulator", "bookkeeping", "trainer_actor", "node_check",
-                                 "watchdog"}
+                                 "watchdog", "interrupts"}
     assert uses("node_check") <= {"config", "task"}
     assert uses("report") <= {"results", "figures", "page", "stats", "sensitivity", "speedup",
                               "report_tables", "report_text"}
