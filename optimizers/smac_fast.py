@@ -19,10 +19,11 @@ configuration equality and text are ``optimizers.smac._fast_configuration_equali
   ``np.log(np.exp(rows).mean())`` of the same values in the same order: the same floats.
 * **Forest predictions**: each call goes through joblib's ``Parallel`` and sklearn's input
   validation (about a millisecond per call, thousands of calls per acquisition maximization).
-  :meth:`_FastForest.all_trees_pred` calls each tree's own ``predict`` on the same float32 rows
-  into the same (rows x trees) array; the mean and variance are SMAC's own reductions of it.
+  :meth:`_FastForest.all_trees_pred` takes each tree's prediction as its ``predict`` does
+  (``tree_.predict(X)[:, 0]``, the validation done once for the forest) on the same float32
+  rows into the same (rows x trees) array; the mean and variance are SMAC's own reductions.
 * **Run-history bookkeeping**: the objective bounds, recomputed over the whole history at every
-  trial added, in one pass (:class:`FastRunHistory`).
+  trial added, kept up to date instead (:class:`FastRunHistory`).
 * **Random challengers**: ``ConfigurationSpace.sample_configuration(10_000)`` draws in chunks of
   5 rows when a space has neither conditions nor forbidden clauses (its over-sampling factor is
   then 0), with ~10 Python calls per hyperparameter and chunk.  :func:`sample_configurations`
@@ -50,14 +51,21 @@ from sklearn.ensemble._forest import ForestRegressor
 from smac.acquisition.function.abstract_acquisition_function import (
     AbstractAcquisitionFunction,
 )
+from smac.acquisition.maximizer.local_and_random_search import LocalAndSortedRandomSearch
 from smac.acquisition.maximizer.local_search import LocalSearch
 from smac.acquisition.maximizer.random_search import RandomSearch
+from smac.intensifier.intensifier import Intensifier
 from smac.model.random_forest import RandomForest
 from smac.model.random_forest.random_forest import EPMRandomForest
-from smac.runhistory import RunHistory
+from smac.runhistory import RunHistory, TrialKey, TrialValue
+from smac.runhistory.encoder import RunHistoryLogScaledEncoder
 from smac.runhistory.enumerations import StatusType
 
+from .smac_membership import FastIntensifier
+
 logger = logging.getLogger(__name__)
+#: the logger of SMAC's module whose ``_maximize`` :class:`FastLocalAndSortedRandomSearch` keeps
+_smac_maximizer_logger = logging.getLogger(LocalAndSortedRandomSearch.__module__)
 
 #: ConfigSpace's sampling chunk when a space has no conditions and no forbidden clauses.
 _CHUNK = 5
@@ -80,22 +88,33 @@ class _FastForest(EPMRandomForest):
             return super().all_trees_pred(X)   # whatever sklearn's validation would do
         X = np.asarray(X, dtype=np.float32)    # sklearn's conversion (validate_data, float32)
         preds = np.zeros((X.shape[0], self.n_estimators), dtype=np.float64)
-        for tree_idx, e in enumerate(self.estimators_):
-            preds[:, tree_idx] = e.predict(X, check_input=False)
+        for tree_idx, e in enumerate(self.estimators_):   # predict's own arithmetic, unchecked
+            preds[:, tree_idx] = e.tree_.predict(X)[:, 0]
         return preds
 
 
 def _leaf_log_means(tree, X: np.ndarray, y: np.ndarray) -> None:
     """Set each leaf's value to ``log(mean(exp(y)))`` of its training rows, as SMAC's loop
-    ``for k in np.unique(leaves): value[k] = np.log(np.exp(y[leaves == k]).mean())`` does."""
+    ``for k in np.unique(leaves): value[k] = np.log(np.exp(y[leaves == k]).mean())`` does.
+
+    Most leaves hold one or two rows; their means are numpy's own arithmetic (``mean`` of one
+    value: the value divided by 1; of two: their sum divided by 2), taken for all of them at
+    once (``exp`` and ``log`` are elementwise: the same value whatever the array around it)."""
     leaves = tree.apply(X)
     order = np.argsort(leaves, kind="stable")   # each leaf's rows in SMAC's (mask) order
     sorted_leaves, sorted_y = leaves[order], y[order]
     starts = np.flatnonzero(np.r_[True, sorted_leaves[1:] != sorted_leaves[:-1]])
-    ends = np.r_[starts[1:], len(sorted_leaves)]
+    sizes = np.diff(np.r_[starts, len(sorted_leaves)])
+    keys = sorted_leaves[starts]
+    exp_y = np.exp(sorted_y)
     values = tree.tree_.value
-    for k, a, b in zip(sorted_leaves[starts].tolist(), starts.tolist(), ends.tolist()):
-        values[k, 0, 0] = np.log(np.exp(sorted_y[a:b].copy()).mean())
+    one, two = sizes == 1, sizes == 2
+    values[keys[one], 0, 0] = np.log(exp_y[starts[one]] / 1)
+    pairs = starts[two]
+    values[keys[two], 0, 0] = np.log((exp_y[pairs] + exp_y[pairs + 1]) / 2)
+    for k, a, n in zip(keys[sizes > 2].tolist(), starts[sizes > 2].tolist(),
+                       sizes[sizes > 2].tolist()):
+        values[k, 0, 0] = np.log(np.exp(sorted_y[a:a + n].copy()).mean())
 
 
 class FastRandomForest(RandomForest):
@@ -135,7 +154,17 @@ def _sampler(space: ConfigurationSpace):
 
 def sample_configurations(space: ConfigurationSpace, size: int) -> list[Configuration]:
     """``space.sample_configuration(size=size)`` (``size`` >= 2): the same configurations and the
-    same state of ``space.random`` after.
+    same state of ``space.random`` after (see :func:`sample_vectors`)."""
+    vectors = sample_vectors(space, size)
+    if vectors is None:
+        return space.sample_configuration(size=size)
+    return [Configuration(space, vector=vec) for vec in vectors]
+
+
+def sample_vectors(space: ConfigurationSpace, size: int) -> np.ndarray | None:
+    """The vectors of ``space.sample_configuration(size=size)`` (``size`` >= 2), one per row, with
+    ``space.random`` advanced as that call advances it; None (nothing drawn) where the space is
+    not one :func:`_sampler` knows.
 
     ConfigSpace calls, per chunk of 5 rows and per hyperparameter, the legacy ``RandomState``'s
     ``randint(0, k, 5)`` (each value: 32-bit Mersenne-Twister outputs masked to the next power
@@ -144,7 +173,7 @@ def sample_configurations(space: ConfigurationSpace, size: int) -> list[Configur
     generator, decodes them in the same order, and advances ``space.random`` by as many."""
     draws = _sampler(space)
     if draws is None:
-        return space.sample_configuration(size=size)
+        return None
     chunks = -(-size // _CHUNK)
     kinds = np.repeat(np.tile(np.arange(len(draws)), chunks), _CHUNK)   # draw order
     masks, bounds, uses = (np.array(v) for v in zip(*(_decoding(n) for n, _ in draws)))
@@ -177,7 +206,7 @@ def sample_configurations(space: ConfigurationSpace, size: int) -> list[Configur
     _advance(space.random, state, consumed)
     matrix = values.reshape(chunks, len(draws), _CHUNK).transpose(1, 0, 2).reshape(
         len(draws), chunks * _CHUNK)
-    return [Configuration(space, vector=vec) for vec in matrix[:, :size].T]
+    return np.ascontiguousarray(matrix[:, :size].T)
 
 
 def _redraws(raw: list[int], candidates: np.ndarray, starts: np.ndarray, masks: np.ndarray,
@@ -224,17 +253,18 @@ def _advance(rs: np.random.RandomState, state: dict, count: int) -> None:
 
 
 class FastRandomSearch(RandomSearch):
-    """SMAC's ``RandomSearch`` sampling through :func:`sample_configurations`."""
+    """SMAC's ``RandomSearch`` sampling through :func:`sample_vectors`."""
+
+    _ORIGIN = "Acquisition Function Maximizer: Random Search"
+    _SORTED_ORIGIN = "Acquisition Function Maximizer: Random Search (sorted)"
 
     def _maximize(self, previous_configs: list[Configuration], n_points: int,
                   _sorted: bool = False) -> list[tuple[float, Configuration]]:
         if n_points <= 1:
             return super()._maximize(previous_configs, n_points, _sorted)
         configs = sample_configurations(self._configspace, n_points)
-        origin = ("Acquisition Function Maximizer: Random Search (sorted)" if _sorted
-                  else "Acquisition Function Maximizer: Random Search")
         for c in configs:
-            c.origin = origin
+            c.origin = self._SORTED_ORIGIN if _sorted else self._ORIGIN
         if _sorted:
             return self._sort_by_acquisition_value(configs)
         return [(0, c) for c in configs]
@@ -246,6 +276,53 @@ class FastRandomSearch(RandomSearch):
         random = self._rng.rand(len(acq_values))
         indices = np.lexsort((random.flatten(), acq_values.flatten()))[::-1]
         return list(zip(acq_values[indices, 0], [configs[i] for i in indices]))
+
+    def best(self, n_points: int, k: int) -> list[tuple[float, Configuration]] | None:
+        """The first ``k`` pairs of ``_maximize(..., n_points, _sorted=True)``, with the same
+        draws from both generators, making only their ``k`` configurations; None (nothing
+        drawn) where that shortcut does not apply."""
+        acquisition = self._acquisition_function
+        if n_points <= 1 or type(acquisition).__call__ is not AbstractAcquisitionFunction.__call__:
+            return None
+        vectors = sample_vectors(self._configspace, n_points)
+        if vectors is None:
+            return None
+        acq_values = _acquisition_values(acquisition, vectors)
+        random = self._rng.rand(len(acq_values))
+        indices = np.lexsort((random.flatten(), acq_values.flatten()))[::-1][:k]
+        return [(acq_values[i, 0], Configuration(self._configspace, vector=vectors[i],
+                                                 origin=self._SORTED_ORIGIN))
+                for i in indices.tolist()]
+
+
+class FastLocalAndSortedRandomSearch(LocalAndSortedRandomSearch):
+    """SMAC's ``LocalAndSortedRandomSearch`` whose random search makes configurations of its
+    best candidates only.
+
+    SMAC3 2.4's ``_maximize`` sorts its random challengers by acquisition value, starts the
+    local search from the first ``local_search_iterations`` of them and returns the local
+    search's results alone: the other 9,990 configurations of the default 10,000 are made,
+    sorted and dropped.  :meth:`FastRandomSearch.best` gives the same first ones from the same
+    draws; the rest of ``_maximize`` is SMAC's, step for step (its debug line included)."""
+
+    def _maximize(self, previous_configs: list[Configuration], n_points: int
+                  ) -> list[tuple[float, Configuration]]:
+        searcher = self._random_search
+        best = None
+        if self._uniform_configspace is None or self._prior_sampling_fraction is None:
+            if isinstance(searcher, FastRandomSearch):
+                best = searcher.best(n_points, self._local_search_iterations)
+        if best is None:
+            return super()._maximize(previous_configs, n_points)
+        found = self._local_search._maximize(previous_configs=previous_configs,
+                                             n_points=self._local_search_iterations,
+                                             additional_start_points=best)
+        found.sort(reverse=True, key=lambda x: x[0])
+        if _smac_maximizer_logger.isEnabledFor(logging.DEBUG):
+            first_five = [f"{_[0]} ({_[1].origin})" for _ in found[:5]]
+            _smac_maximizer_logger.debug("First 5 acquisition function values of selected "
+                                         f"configurations: \n{', '.join(first_five)}")
+        return found
 
 
 class FastLocalSearch(LocalSearch):
@@ -279,8 +356,9 @@ class FastLocalSearch(LocalSearch):
         active = [True] * num_candidates
         n_no_plateau_walk = [0] * num_candidates
         obtain_n = [self._vectorization_min_obtain] * num_candidates
-        sequences = [_neighbour_sequence(v, self._rng.randint(low=0, high=100000), plan)
-                     for v in vectors]
+        states = self._sequence_states(num_candidates)
+        sequences = [_neighbour_sequence(v, self._rng.randint(low=0, high=100000), plan,
+                                         states[i]) for i, v in enumerate(vectors)]
         equal_acq: list[list[np.ndarray]] = [[] for _ in range(num_candidates)]
         visited: list[dict[int, set]] = [{i: set() for i in range(len(space))}
                                          for _ in range(num_candidates)]
@@ -365,11 +443,19 @@ class FastLocalSearch(LocalSearch):
                     if n_no_plateau_walk[i] >= self._n_steps_plateau_walk:
                         active[i] = False
                         continue
-                    sequences[i] = _neighbour_sequence(
-                        vectors[i], self._rng.randint(low=0, high=100000), plan)
+                    sequences[i] = _neighbour_sequence(   # the old one is never read again
+                        vectors[i], self._rng.randint(low=0, high=100000), plan, states[i])
 
         return [(a, c if isinstance(c, Configuration) else Configuration(space, vector=c))
                 for a, c in zip(acq_val_candidates, candidates)]
+
+
+    def _sequence_states(self, n: int) -> list[np.random.RandomState]:
+        """``n`` RandomStates for the start points' neighbour sequences, made once (making one
+        costs ~0.2 ms, seeding one ~2 us); each sequence seeds its own before its first draw."""
+        states = self.__dict__.setdefault("_nasbench_states", [])
+        states.extend(np.random.RandomState() for _ in range(n - len(states)))
+        return states
 
 
 def _acquisition_values(acquisition: AbstractAcquisitionFunction, X: np.ndarray) -> np.ndarray:
@@ -398,7 +484,8 @@ def _categorical_plan(space: ConfigurationSpace) -> list[tuple[Any, int, int]] |
     return plan
 
 
-def _neighbour_sequence(arr: np.ndarray, seed: int, plan: list[tuple[Any, int, int]]
+def _neighbour_sequence(arr: np.ndarray, seed: int, plan: list[tuple[Any, int, int]],
+                        random: np.random.RandomState | None = None
                         ) -> Iterator[tuple[int, float]]:
     """The neighbours ConfigSpace 1.2's ``get_one_exchange_neighbourhood`` yields around the
     vector ``arr`` from ``seed``, as (index, new value), in its order, on a space where every
@@ -407,7 +494,10 @@ def _neighbour_sequence(arr: np.ndarray, seed: int, plan: list[tuple[Any, int, i
     chosen its neighbourhood (ConfigSpace's own, with its shuffle) and the generator's shuffle.
     A two-choice hyperparameter's one neighbour is the other choice (shuffling one value draws
     nothing), so ConfigSpace is not asked for it."""
-    random = np.random.RandomState(seed)
+    if random is None:
+        random = np.random.RandomState(seed)
+    else:   # the same state as RandomState(seed): legacy seeding, no Gaussian kept
+        random.seed(seed)
     n_hps = len(plan)
     n_randints = sum(size - 1 for _, _, size in plan)   # no forbidden clause: multiplier 1
     integers = random.randint(n_hps, size=n_randints).tolist()
@@ -444,12 +534,42 @@ def _neighbour_sequence(arr: np.ndarray, seed: int, plan: list[tuple[Any, int, i
 
 
 class FastRunHistory(RunHistory):
-    """SMAC's ``RunHistory`` whose objective bounds (recomputed at every trial added) are taken
-    in one pass over the single-objective costs: SMAC's loop tests each cost for being iterable
-    and wraps it in a list, quadratic over a run; the minimum and maximum of the same values
-    are the same (any other history goes to SMAC's own method)."""
+    """SMAC's ``RunHistory`` whose objective bounds (the minimum and maximum successful cost,
+    recomputed over the whole history at every trial added: quadratic over a run) are kept up
+    to date as trials are added.
+
+    SMAC's loop tests each cost for being iterable and wraps it in a list; for one objective
+    and float costs, the minimum and maximum of the same values are taken in one pass
+    (``np.min``/``np.max``: the same ``float64``s).  After such a pass, a trial added under a
+    new key, or over one that had not succeeded, changes the set of successful costs by at
+    most its own: its cost is merged (``np.minimum``/``np.maximum``, the same values as the
+    pass over the grown set while no cost is NaN).  Anything else (a success overwritten, a
+    NaN, a cost that is not a float, several objectives, a history reset) is recomputed, by
+    the pass or by SMAC's own method."""
+
+    _adding: Any = None         # the TrialValue being added, when it can be merged
+    _bounds_of: Any = None      # the ``_data`` dict the bounds were last computed from
+
+    def _add(self, k: Any, v: Any, status: StatusType) -> None:
+        old = self._data.get(k)
+        mergeable = old is None or old.status != StatusType.SUCCESS
+        self._adding = v if mergeable and self._bounds_of is self._data else None
+        try:
+            super()._add(k, v, status)
+        finally:
+            self._adding = None
 
     def _update_objective_bounds(self) -> None:
+        new = self._adding
+        if new is not None:
+            if new.status != StatusType.SUCCESS:   # the successful costs are unchanged
+                return None
+            cost = new.cost
+            if type(cost) is float and cost == cost:   # not NaN
+                lower, upper = self._objective_bounds[0]
+                self._objective_bounds = [(np.minimum(lower, cost), np.maximum(upper, cost))]
+                return None
+        self._bounds_of = None
         if self._n_objectives != 1:
             return super()._update_objective_bounds()
         success = StatusType.SUCCESS
@@ -458,10 +578,56 @@ class FastRunHistory(RunHistory):
             return super()._update_objective_bounds()
         if not costs:
             self._objective_bounds = [(np.inf, -np.inf)]
-            return None
-        all_costs = np.array(costs, dtype=float).reshape(-1, 1)
-        self._objective_bounds = list(zip(np.min(all_costs, axis=0), np.max(all_costs, axis=0)))
+        else:
+            all_costs = np.array(costs, dtype=float).reshape(-1, 1)
+            self._objective_bounds = list(zip(np.min(all_costs, axis=0),
+                                              np.max(all_costs, axis=0)))
+            if np.isnan(all_costs).any():
+                return None
+        self._bounds_of = self._data
         return None
+
+
+class FastRunHistoryEncoder(RunHistoryLogScaledEncoder):
+    """SMAC's log-scaled run-history encoder with the same trials, rows and statistics, in
+    fewer passes: the trial selections read the run history's dict once (SMAC's read it
+    through ``Mapping.items`` and look each trial up again), and the matrix of a single
+    objective without instance features is the configurations' vectors and the costs stacked
+    in the same order (SMAC fills a NaN matrix row by row with the same values)."""
+
+    def _get_considered_trials(self, budget_subset: list | None = None
+                               ) -> dict[TrialKey, TrialValue]:
+        if budget_subset is not None:
+            if len(budget_subset) != 1:
+                raise ValueError("Can not yet handle getting runs from multiple budgets.")
+            if self._lower_budget_states or budget_subset[0] is not None:
+                return super()._get_considered_trials(budget_subset)
+        considered = self._considered_states
+        return {k: v for k, v in self.runhistory._data.items()
+                if v.status in considered
+                and (budget_subset is None or k.budget in budget_subset)}
+
+    def _get_timeout_trials(self, budget_subset: list | None = None
+                            ) -> dict[TrialKey, TrialValue]:
+        timeout = StatusType.TIMEOUT
+        return {k: v for k, v in self.runhistory._data.items()
+                if v.status == timeout and (budget_subset is None or k.budget in budget_subset)}
+
+    def _build_matrix(self, trials: Any, store_statistics: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        if self._n_objectives != 1 or self._n_features != 0 or not trials:
+            return super()._build_matrix(trials, store_statistics)
+        configs = self.runhistory._ids_config
+        X = np.array([configs[k.config_id].get_array() for k in trials], dtype=np.float64)
+        if X.shape != (len(trials), self._n_params):
+            return super()._build_matrix(trials, store_statistics)
+        y = np.ones([len(trials), 1])
+        y[:, 0] = [run.cost for run in trials.values()]
+        if store_statistics:
+            self._percentile = np.percentile(y, self._scale_percentage, axis=0)
+            self._min_y = np.min(y, axis=0)
+            self._max_y = np.max(y, axis=0)
+        return X, self.transform_response_values(values=y)
 
 
 def install(facade: Any) -> None:
@@ -469,9 +635,15 @@ def install(facade: Any) -> None:
     model, before its first ask (the random search's generator is still at its seed)."""
     maximizer = facade._acquisition_maximizer
     # the same objects (their generators, settings) with the subclasses' methods
+    if type(maximizer) is LocalAndSortedRandomSearch:
+        maximizer.__class__ = FastLocalAndSortedRandomSearch
     if type(getattr(maximizer, "_random_search", None)) is RandomSearch:
         maximizer._random_search.__class__ = FastRandomSearch
     if type(maximizer._local_search) is LocalSearch:
         maximizer._local_search.__class__ = FastLocalSearch
+    if type(facade._intensifier) is Intensifier:
+        facade._intensifier.__class__ = FastIntensifier
+    if type(facade._runhistory_encoder) is RunHistoryLogScaledEncoder:
+        facade._runhistory_encoder.__class__ = FastRunHistoryEncoder
     if type(facade._runhistory) is RunHistory:
         facade._runhistory.__class__ = FastRunHistory

@@ -62,12 +62,16 @@ def test_neighbourhoods_are_configspaces(spaces):
         for seed, config in enumerate(space.sample_configuration(25)):
             want = [n.get_array().tolist()
                     for n in get_one_exchange_neighbourhood(config, seed=seed * 977)]
-            got = []
-            for index, value in _neighbour_sequence(config.get_array(), seed * 977, plan):
-                vector = config.get_array().copy()
-                vector[index] = value
-                got.append(vector.tolist())
-            assert got == want and len(got) > len(space)
+            used = np.random.RandomState(seed)   # a generator already drawn from, reseeded
+            used.normal(size=3)
+            for random in (None, used):
+                got = []
+                for index, value in _neighbour_sequence(config.get_array(), seed * 977, plan,
+                                                        random):
+                    vector = config.get_array().copy()
+                    vector[index] = value
+                    got.append(vector.tolist())
+                assert got == want and len(got) > len(space)
 
 
 def test_forest_trees_and_predictions_are_smacs(spaces):
@@ -90,6 +94,120 @@ def test_forest_trees_and_predictions_are_smacs(spaces):
     for want, got in zip(theirs.predict_marginalized(queries), ours.predict_marginalized(queries)):
         assert np.array_equal(want, got)
     assert len(np.unique(ours.predict_marginalized(queries)[0])) > 100   # a fitted forest
+
+
+def test_membership_lists_answer_as_a_scan(spaces):
+    from smac.runhistory import RunHistory
+
+    from optimizers.smac_membership import ConfigList, RunHistoryConfigs
+
+    space, other = spaces["A"], spaces["B"]
+    members = space.sample_configuration(60)
+    twin = CS.Configuration(space, vector=members[3].get_array().copy())   # equal, not same
+    zero = members[5].get_array().copy()
+    zero[zero == 0] = -0.0
+    queries = [*members, *space.sample_configuration(40), twin,
+               CS.Configuration(space, vector=zero), *other.sample_configuration(5), "a", None]
+    plain = members[:40]
+    listed = ConfigList(members[:20])
+    for c in members[20:40]:
+        listed.append(c)
+    history = RunHistory()
+    for i, c in enumerate(members):
+        history.add(c, cost=0.1, seed=i)
+    ids = [history.get_config_id(c) for c in members[:40]]
+    by_id = RunHistoryConfigs(history, ids, space)
+    assert list(listed) == plain and list(by_id) == plain
+    for q in queries:
+        assert (q in listed) == (q in plain) == (q in by_id), q
+    assert twin in listed and members[50] not in listed and members[50] not in by_id
+    listed.remove(members[0])   # a change the index does not follow: answered by the scan
+    by_id.pop(0)
+    assert members[0] not in listed and members[0] not in by_id and members[1] in listed
+
+
+def test_objective_bounds_are_smacs():
+    from smac.runhistory import RunHistory
+    from smac.runhistory.enumerations import StatusType
+
+    from optimizers.smac_fast import FastRunHistory
+
+    space = odd_space()
+    configs = space.sample_configuration(30)
+    rng = np.random.default_rng(3)
+    theirs, ours = RunHistory(), RunHistory()
+    ours.__class__ = FastRunHistory
+    steps = [(c, float(rng.uniform()), StatusType.SUCCESS) for c in configs[:10]]
+    steps += [(configs[2], 0.9, StatusType.SUCCESS),        # a success overwritten
+              (configs[11], 5.0, StatusType.CRASHED), (configs[12], 0.0, StatusType.RUNNING),
+              (configs[12], -1.0, StatusType.SUCCESS), (configs[13], float("nan"),
+                                                         StatusType.SUCCESS),
+              (configs[14], 2.0, StatusType.SUCCESS)]
+    for config, cost, status in steps:
+        for history in (theirs, ours):
+            history.add(config, cost=cost, status=status, seed=0)
+        assert repr(ours.objective_bounds) == repr(theirs.objective_bounds)
+
+
+def test_encoded_history_is_smacs(spaces):
+    from smac import Scenario
+    from smac.runhistory import RunHistory
+    from smac.runhistory.encoder import RunHistoryLogScaledEncoder
+    from smac.runhistory.enumerations import StatusType
+
+    from optimizers.smac_fast import FastRunHistoryEncoder
+
+    space = spaces["A"]
+    rng = np.random.default_rng(2)
+    history = RunHistory()
+    statuses = [StatusType.SUCCESS] * 6 + [StatusType.CRASHED, StatusType.TIMEOUT,
+                                           StatusType.RUNNING]
+    for i, config in enumerate(space.sample_configuration(300)):
+        history.add(config, cost=float(rng.uniform(0.05, 1.0)), seed=i % 3,
+                    status=statuses[int(rng.integers(len(statuses)))])
+    encoders = [RunHistoryLogScaledEncoder(Scenario(space, deterministic=False))
+                for _ in range(2)]
+    encoders[1].__class__ = FastRunHistoryEncoder
+    outputs = []
+    for encoder in encoders:
+        encoder.runhistory = history
+        out = [*encoder.transform(budget_subset=[None]), *encoder.transform(),
+               encoder.get_configurations(budget_subset=[None]),
+               encoder._percentile, encoder._min_y, encoder._max_y]
+        outputs.append([np.asarray(a).tobytes() for a in out] + [np.shape(a) for a in out])
+    assert outputs[0] == outputs[1]
+    assert len(encoders[1].transform()[0]) > 150
+
+
+def test_best_random_challengers_are_smacs(spaces):
+    from smac import HyperparameterOptimizationFacade as HPO
+    from smac import Scenario
+
+    from optimizers.smac_fast import FastRandomSearch
+
+    space = spaces["A"]
+    rng = np.random.default_rng(1)
+    X = np.array([c.get_array() for c in space.sample_configuration(200)])
+    y = np.log(rng.uniform(0.05, 0.3, len(X)))
+    searches = []
+    for _ in range(2):
+        scenario = Scenario(space, deterministic=False, n_trials=10, seed=4)
+        acquisition = HPO.get_acquisition_function(scenario)
+        model = HPO.get_model(scenario).train(X, y)
+        acquisition.update(model=model, eta=float(y.min()), num_data=len(X))
+        maximizer = HPO.get_acquisition_maximizer(scenario)
+        maximizer.acquisition_function = acquisition
+        searches.append(maximizer._random_search)
+    theirs, ours = searches
+    ours.__class__ = FastRandomSearch
+    for i in range(3):   # the space's generator is shared: both start from the same state
+        space.seed(20 + i)
+        want = theirs._maximize([], 3000, _sorted=True)[:10]
+        space.seed(20 + i)
+        got = ours.best(3000, 10)
+        assert [(a, c.get_array().tolist(), c.origin) for a, c in got] == \
+            [(a, c.get_array().tolist(), c.origin) for a, c in want]
+    assert len({a for a, _ in got}) > 1
 
 
 def run_both(tmp_path, encoding: str, time: float, params: dict) -> tuple[dict, dict]:
@@ -121,5 +239,6 @@ def test_run_files_are_byte_identical_to_smac3s_path(tmp_path):
 @long_check
 def test_run_files_are_byte_identical_with_the_defaults(tmp_path):
     for encoding in "AB":
+        (tmp_path / encoding).mkdir()
         out, facts = run_both(tmp_path / encoding, encoding, 4e5, {})
         assert out["fast"] == out["smac3"] and facts["evaluations"] >= 300
