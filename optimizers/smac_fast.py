@@ -4,6 +4,7 @@ Profiled with the paper's settings (5 trees, random fraction 0.33, one evaluatio
 configuration, 10,000 challengers, 10 local searches) on encoding A, an ask of SMAC3 2.4 spends
 its time in these places, none of them SMAC's decisions (the local search's neighbours are
 :class:`FastLocalSearch`; the incumbent's prediction is :mod:`optimizers.smac_selector`'s;
+membership in the processed and rejected configurations is :mod:`optimizers.smac_membership`'s;
 configuration equality and text are ``optimizers.smac._fast_configuration_equality``):
 
 * **Growing a tree** (``sklearn``'s best-first builder, chosen by SMAC's ``max_leaf_nodes=2**20``)
@@ -23,13 +24,18 @@ configuration equality and text are ``optimizers.smac._fast_configuration_equali
   (``tree_.predict(X)[:, 0]``, the validation done once for the forest) on the same float32
   rows into the same (rows x trees) array; the mean and variance are SMAC's own reductions.
 * **Run-history bookkeeping**: the objective bounds, recomputed over the whole history at every
-  trial added, kept up to date instead (:class:`FastRunHistory`).
+  trial added, kept up to date instead (:class:`FastRunHistory`); the model's training data,
+  selected and stacked in one pass each (:class:`FastRunHistoryEncoder`).
+* **Expected improvement**: ``scipy.stats.norm.cdf``'s argument handling, where ``ndtr`` gives
+  the same values (:class:`FastEI`).
 * **Random challengers**: ``ConfigurationSpace.sample_configuration(10_000)`` draws in chunks of
   5 rows when a space has neither conditions nor forbidden clauses (its over-sampling factor is
   then 0), with ~10 Python calls per hyperparameter and chunk.  :func:`sample_configurations`
   makes the same ``RandomState`` calls in the same order (per chunk, per hyperparameter, the
   distribution's own ``randint``/``uniform`` of 5), so it leaves the generator in the same state
-  and returns the same vectors; any other space goes to ConfigSpace's own method.
+  and returns the same vectors; any other space goes to ConfigSpace's own method.  Of the
+  10,000, SMAC3 2.4 keeps only the 10 best as the local search's start points:
+  :class:`FastLocalAndSortedRandomSearch` sorts their vectors and makes those 10 configurations.
 
 Every replacement is a subclass wired in by :func:`install`, scoped to one SMAC facade (nothing
 process-wide); ``tests/test_smac_fast.py`` checks run files byte for byte against SMAC3's own path.
@@ -47,7 +53,9 @@ from ConfigSpace.hyperparameters import (
     CategoricalHyperparameter,
 )
 from ConfigSpace.hyperparameters import distributions as dists
+from scipy.special import ndtr
 from sklearn.ensemble._forest import ForestRegressor
+from smac.acquisition.function import EI
 from smac.acquisition.function.abstract_acquisition_function import (
     AbstractAcquisitionFunction,
 )
@@ -66,6 +74,7 @@ from .smac_membership import FastIntensifier
 logger = logging.getLogger(__name__)
 #: the logger of SMAC's module whose ``_maximize`` :class:`FastLocalAndSortedRandomSearch` keeps
 _smac_maximizer_logger = logging.getLogger(LocalAndSortedRandomSearch.__module__)
+_smac_ei_logger = logging.getLogger(EI.__module__)
 
 #: ConfigSpace's sampling chunk when a space has no conditions and no forbidden clauses.
 _CHUNK = 5
@@ -588,6 +597,43 @@ class FastRunHistory(RunHistory):
         return None
 
 
+class FastEI(EI):
+    """SMAC's expected improvement whose log-space branch takes the normal CDF as
+    ``scipy.special.ndtr``: ``scipy.stats.norm.cdf`` is ``ndtr`` of the same values (its
+    location 0 and scale 1 change nothing; infinities and NaN come out the same) behind about
+    0.1 ms of argument handling per call, thousands of calls per maximization.  The rest is
+    SMAC3 2.4.1's ``EI._compute`` (BSD-3) line for line; the other branch is SMAC's own."""
+
+    def _compute(self, X: np.ndarray) -> np.ndarray:
+        if not self._log:
+            return super()._compute(X)
+        assert self._model is not None
+        assert self._xi is not None
+        if self._eta is None:
+            return super()._compute(X)   # SMAC's error
+        if len(X.shape) == 1:
+            X = X[:, np.newaxis]
+        m, var_ = self._model.predict_marginalized(X)
+        std = np.sqrt(var_)
+
+        def calculate_log_ei() -> np.ndarray:
+            f_min = self._eta - self._xi
+            v = (f_min - m) / std
+            return (np.exp(f_min) * ndtr(v)) - (np.exp(0.5 * var_ + m) * ndtr(v - std))
+
+        if np.any(std == 0.0):
+            _smac_ei_logger.warning("Predicted std is 0.0 for at least one sample.")
+            std_copy = np.copy(std)
+            std[std_copy == 0.0] = 1.0
+            log_ei = calculate_log_ei()
+            log_ei[std_copy == 0.0] = 0.0
+        else:
+            log_ei = calculate_log_ei()
+        if (log_ei < 0).any():
+            raise ValueError("Expected Improvement is smaller than 0 for at least one sample.")
+        return log_ei.reshape((-1, 1))
+
+
 class FastRunHistoryEncoder(RunHistoryLogScaledEncoder):
     """SMAC's log-scaled run-history encoder with the same trials, rows and statistics, in
     fewer passes: the trial selections read the run history's dict once (SMAC's read it
@@ -643,6 +689,8 @@ def install(facade: Any) -> None:
         maximizer._local_search.__class__ = FastLocalSearch
     if type(facade._intensifier) is Intensifier:
         facade._intensifier.__class__ = FastIntensifier
+    if type(facade._acquisition_function) is EI:
+        facade._acquisition_function.__class__ = FastEI
     if type(facade._runhistory_encoder) is RunHistoryLogScaledEncoder:
         facade._runhistory_encoder.__class__ = FastRunHistoryEncoder
     if type(facade._runhistory) is RunHistory:

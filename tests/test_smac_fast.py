@@ -149,6 +149,30 @@ def test_objective_bounds_are_smacs():
         assert repr(ours.objective_bounds) == repr(theirs.objective_bounds)
 
 
+def test_expected_improvement_is_smacs(spaces):
+    from smac import HyperparameterOptimizationFacade as HPO
+    from smac import Scenario
+
+    from optimizers.smac_fast import FastEI
+
+    space = spaces["A"]
+    rng = np.random.default_rng(5)
+    X = np.array([c.get_array() for c in space.sample_configuration(300)])
+    y = np.log(rng.uniform(0.05, 0.3, len(X)))
+    scenario = Scenario(space, deterministic=False, seed=3)
+    model = HPO.get_model(scenario).train(X, y)
+    queries = np.vstack([X[:50], [c.get_array() for c in space.sample_configuration(3000)]])
+    values = []
+    for fast in (False, True):
+        acquisition = HPO.get_acquisition_function(scenario)
+        if fast:
+            acquisition.__class__ = FastEI
+        acquisition.update(model=model, eta=float(y.min()), num_data=len(X))
+        values.append(acquisition._compute(queries))
+    assert values[0].tobytes() == values[1].tobytes() and values[0].shape == (3050, 1)
+    assert len(np.unique(values[0])) > 1000
+
+
 def test_encoded_history_is_smacs(spaces):
     from smac import Scenario
     from smac.runhistory import RunHistory
