@@ -609,7 +609,8 @@ class FastEI(EI):
             return super()._compute(X)
         assert self._model is not None
         assert self._xi is not None
-        if self._eta is None:
+        eta, xi = self._eta, self._xi
+        if eta is None:
             return super()._compute(X)   # SMAC's error
         if len(X.shape) == 1:
             X = X[:, np.newaxis]
@@ -617,7 +618,7 @@ class FastEI(EI):
         std = np.sqrt(var_)
 
         def calculate_log_ei() -> np.ndarray:
-            f_min = self._eta - self._xi
+            f_min = eta - xi
             v = (f_min - m) / std
             return (np.exp(f_min) * ndtr(v)) - (np.exp(0.5 * var_ + m) * ndtr(v - std))
 
