@@ -127,7 +127,10 @@ class BOHB(Hyperband):
 
     The nas_benchmarks scripts ran 64 samples and a third random configurations
     (``params: {num_samples: 64, random_fraction: 0.3333333333333333}``, this project's defaults
-    before).  hpbandster 0.7.4, the version the paper used, is still the one installed."""
+    before).  hpbandster 0.7.4, the version the paper used, is still the one installed.
+    ``engine: hpbandster`` runs its generator's own ``get_config``; the default, ``fast``, the
+    same steps less their overhead (:mod:`optimizers.bohb_fast`; a speed-only setting, left out
+    of a run's identity and file)."""
 
     name = "bohb"
     cost_hint = 50
@@ -139,17 +142,23 @@ class BOHB(Hyperband):
               "bandwidth_factor": Param(3.0, float, 0.0, None,
                                         help="widens the KDE bandwidth when sampling"),
               "min_bandwidth": Param(0.3, float, 0.0, None, help="floor of the KDE bandwidths"),
-              "min_points_in_model": Param(0, int, 0, None, help="0: hpbandster's default")}
+              "min_points_in_model": Param(0, int, 0, None, help="0: hpbandster's default"),
+              "engine": Param("fast", str, choices=("fast", "hpbandster"), speed_only=True,
+                              help="hpbandster's generator less its per-sample overhead (ours) "
+                                   "or hpbandster's own code path: the same decisions")}
 
     def __init__(self, space, budgets, rng=None, **hyperparameters):
         super().__init__(space, budgets, rng, **hyperparameters)
         from hpbandster.optimizers.config_generators.bohb import BOHB as KDEGenerator
 
+        from .bohb_fast import FastBOHBGenerator
+
+        generator = FastBOHBGenerator if self.settings["engine"] == "fast" else KDEGenerator
         self._cs = copy.deepcopy(self.space)  # seeded below; the caller's space is untouched
         self._cs.seed(int(self.rng.integers(2**31)))
         s = self.settings
         with self._numpy_global_rng():
-            self._generator = KDEGenerator(
+            self._generator = generator(
                 self._cs, min_points_in_model=s["min_points_in_model"] or None,
                 top_n_percent=s["top_n_percent"], num_samples=s["num_samples"],
                 random_fraction=s["random_fraction"], bandwidth_factor=s["bandwidth_factor"],
@@ -170,15 +179,26 @@ class BOHB(Hyperband):
             np.random.set_state(saved)
 
     def sample_config(self, budget):
-        with self._numpy_global_rng():
+        if getattr(self._generator, "plain", False):   # draws from its own RandomState
+            self._generator.random.seed(int(self.rng.integers(2**32)))
             config, info = self._generator.get_config(budget)
+        else:
+            with self._numpy_global_rng():
+                config, info = self._generator.get_config(budget)
         return plain_config(config), {"model_based_pick": bool(info.get("model_based_pick"))}
 
     def observe(self, trial, result):
         loss = math.inf if result.invalid else result.validation_error
         job = types.SimpleNamespace(result={"loss": loss}, exception=None, timestamps={},
                                     kwargs={"budget": trial.budget, "config": trial.config})
-        with self._numpy_global_rng(), warnings.catch_warnings():
+        # new_result draws nothing where no value is inactive (see _impute; statsmodels'
+        # 'normal_reference' bandwidths are computed): the fast generator's path takes the
+        # seed hpbandster's path would set and leaves numpy's global generator alone
+        plain = getattr(self._generator, "plain", False)
+        if plain:
+            self.rng.integers(2**32)
+        with (contextlib.nullcontext() if plain else self._numpy_global_rng()), \
+                warnings.catch_warnings():
             # statsmodels >= 0.15 warns that a KDE built without ``rng`` (as hpbandster builds
             # them) will draw from fresh entropy one day; the bandwidth rule hpbandster uses
             # ('normal_reference') draws nothing, so the warning says nothing about these runs.

@@ -362,6 +362,7 @@ class FastLocalSearch(LocalSearch):
         else:
             acq_val_candidates = [a[0] for a in acq_val_candidates_]
 
+        best = [float(a) for a in acq_val_candidates]   # the same values, compared as floats
         active = [True] * num_candidates
         n_no_plateau_walk = [0] * num_candidates
         obtain_n = [self._vectorization_min_obtain] * num_candidates
@@ -405,6 +406,7 @@ class FastLocalSearch(LocalSearch):
                 rows = np.array([vectors[i] for i, _, _ in changes], dtype=np.float64)
                 rows[np.arange(len(changes)), [c[1] for c in changes]] = [c[2] for c in changes]
                 acq_val = _acquisition_values(acquisition, rows)
+                values = acq_val[:, 0].tolist()
                 acq_index = 0
                 for i in range(num_candidates):
                     if not active[i]:
@@ -413,7 +415,7 @@ class FastLocalSearch(LocalSearch):
                         if improved[i]:
                             acq_index += 1
                             continue
-                        if acq_val[acq_index] > acq_val_candidates[i]:
+                        if values[acq_index] > best[i]:
                             is_valid = False
                             try:
                                 Configuration(space, vector=rows[acq_index]
@@ -424,13 +426,14 @@ class FastLocalSearch(LocalSearch):
                             if is_valid:
                                 candidates[i] = vectors[i] = rows[acq_index]
                                 acq_val_candidates[i] = acq_val[acq_index]
+                                best[i] = values[acq_index]
                                 new_neighborhood[i] = True
                                 improved[i] = True
                                 equal_acq[i] = []
                                 obtain_n[i] = 1
                                 for seen in visited[i].values():
                                     seen.clear()
-                        elif acq_val[acq_index] == acq_val_candidates[i]:
+                        elif values[acq_index] == best[i]:
                             equal_acq[i].append(rows[acq_index])
                         acq_index += 1
 

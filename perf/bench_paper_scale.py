@@ -5,8 +5,8 @@ settings are the paper's), one run (seed 0) through the task every backend execu
 (:func:`harness.task.execute_run`), on the embedded surrogate table with paper.yaml's encoding,
 repeat and cost (an optimizer's cost follows its history, not the table's values; the full table
 need not be downloaded).  Where the optimizer has an ``engine`` switch (TPE: ``hyperopt``;
-SMAC: ``smac3``, when its module has the switch), the library's own path is measured too: the
-same proposals, so the same evaluations, at the library's cost.
+SMAC: ``smac3``; BOHB: ``hpbandster``), the library's own path is measured too: the same
+proposals, so the same evaluations, at the library's cost.
 
 Slow paths are measured over a shorter horizon and extrapolated (said so in the output): the
 run's recorded optimizer seconds per evaluation are fitted by ``a + b k`` (a model-based
@@ -35,7 +35,7 @@ from .common import PAPER_CORES, row
 
 PAPER = Path(__file__).resolve().parents[1] / "experiments" / "paper.yaml"
 #: an optimizer's library path, where its ``engine`` switch has one
-LIBRARY_ENGINES = {"tpe": "hyperopt", "smac": "smac3"}
+LIBRARY_ENGINES = {"tpe": "hyperopt", "smac": "smac3", "bohb": "hpbandster"}
 #: the horizon the slow paths are measured over (then extrapolated) without --full
 SHORT_HORIZON = 1e6
 #: a path with no faster engine whose extrapolated full run exceeds this is not run in full
