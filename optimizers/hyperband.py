@@ -164,6 +164,8 @@ class BOHB(Hyperband):
                 random_fraction=s["random_fraction"], bandwidth_factor=s["bandwidth_factor"],
                 min_bandwidth=s["min_bandwidth"])
         self._generator.logger = logging.getLogger("hpbandster.bohb")
+        # the fast generator on a space it handles draws from its own RandomState
+        self._own_random = bool(getattr(self._generator, "plain", False))
         library_impute = self._generator.impute_conditional_data
         self._generator.impute_conditional_data = functools.partial(_impute, library_impute)
 
@@ -179,7 +181,7 @@ class BOHB(Hyperband):
             np.random.set_state(saved)
 
     def sample_config(self, budget):
-        if getattr(self._generator, "plain", False):   # draws from its own RandomState
+        if self._own_random:   # seeded as hpbandster's path seeds numpy's global generator
             self._generator.random.seed(int(self.rng.integers(2**32)))
             config, info = self._generator.get_config(budget)
         else:
@@ -194,10 +196,9 @@ class BOHB(Hyperband):
         # new_result draws nothing where no value is inactive (see _impute; statsmodels'
         # 'normal_reference' bandwidths are computed): the fast generator's path takes the
         # seed hpbandster's path would set and leaves numpy's global generator alone
-        plain = getattr(self._generator, "plain", False)
-        if plain:
+        if self._own_random:
             self.rng.integers(2**32)
-        with (contextlib.nullcontext() if plain else self._numpy_global_rng()), \
+        with (contextlib.nullcontext() if self._own_random else self._numpy_global_rng()), \
                 warnings.catch_warnings():
             # statsmodels >= 0.15 warns that a KDE built without ``rng`` (as hpbandster builds
             # them) will draw from fresh entropy one day; the bandwidth rule hpbandster uses

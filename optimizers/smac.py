@@ -14,10 +14,11 @@ facade's default, 10 per hyperparameter, would be 220 here).  The nas_benchmarks
 
 Two engines make the same decisions: ``engine: smac3`` is SMAC3's own code path, nothing
 replaced; the default, ``fast``, swaps SMAC3's hot paths for exact equivalents (the same trees,
-floats, random draws and neighbours; see :mod:`optimizers.smac_fast` and
-:mod:`optimizers.smac_selector`) and compares configurations of one space by their vectors
-(:func:`_fast_configuration_equality`).  The engine is a speed-only setting (left out of a run's
-identity and file); ``tests/test_smac_fast.py`` checks that the run files are the same bytes.
+floats, random draws and neighbours; see :mod:`optimizers.smac_fast`,
+:mod:`optimizers.smac_selector` and :mod:`optimizers.smac_membership`) and compares
+configurations of one space by their vectors (:func:`_fast_configuration_equality`).  The
+engine is a speed-only setting (left out of a run's identity and file);
+``tests/test_smac_fast.py`` checks that the run files are the same bytes.
 
 SMAC runs in-process and single-threaded (no dask workers, no joblib threads in the forest:
 parallel workers are the simulator's job).  It writes its run history to an output directory;

@@ -4,7 +4,8 @@ Per optimizer of ``experiments/paper.yaml`` (read through :mod:`harness.config`,
 settings are the paper's), one run (seed 0) through the task every backend executes
 (:func:`harness.task.execute_run`), on the embedded surrogate table with paper.yaml's encoding,
 repeat and cost (an optimizer's cost follows its history, not the table's values; the full table
-need not be downloaded).  Where the optimizer has an ``engine`` switch (TPE: ``hyperopt``;
+need not be downloaded).  Seconds are CPU seconds (the hours of paper.yaml on N cores assume N
+runs at once, one per core).  Where the optimizer has an ``engine`` switch (TPE: ``hyperopt``;
 SMAC: ``smac3``; BOHB: ``hpbandster``), the library's own path is measured too: the same
 proposals, so the same evaluations, at the library's cost.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -60,25 +62,30 @@ def surrogate(experiment: Experiment) -> BenchmarkConfig:
 
 
 def one_run(experiment: Experiment, name: str, params: dict, horizon: float) -> dict:
-    """The outcome of seed 0's run of ``name`` with ``params`` over ``horizon`` seconds."""
+    """The outcome of seed 0's run of ``name`` with ``params`` over ``horizon`` seconds, with
+    ``cpu``: the CPU seconds it took (the run is in this process and single-threaded: on a
+    busy machine they hold still where its wall seconds follow the load)."""
     bench = surrogate(experiment)
     budget = experiment.budget.model_copy(update={"time": horizon})
+    started = time.process_time()
     outcome = execute_run(bench, budget, RunSpec(name, name, params, 0))
     if outcome["status"] != "ok":
         raise RuntimeError(f"{name} {params}: the run failed\n{outcome['traceback']}")
-    return outcome
+    return {**outcome, "cpu": time.process_time() - started}
 
 
 def extrapolate(outcome: dict, evaluations: int) -> float:
-    """Seconds of a run of ``evaluations`` from a shorter one's outcome: its optimizer's
-    per-evaluation seconds fitted by ``a + b k`` and summed on, the harness's scaled."""
+    """CPU seconds of a run of ``evaluations`` from a shorter one's outcome: its optimizer's
+    per-evaluation seconds fitted by ``a + b k`` and summed on, the harness's scaled (the
+    recorded per-evaluation seconds are wall seconds: scaled by the short run's CPU/wall)."""
     overhead = outcome["overhead"]
     n = len(overhead)
     harness = max(outcome["wall"] - float(overhead[-1]), 0.0) * evaluations / n
     per_ask = np.diff(overhead, prepend=0.0)
     b, a = np.polyfit(np.arange(n), per_ask, 1)
     rest = np.arange(n, max(evaluations, n))
-    return float(overhead[-1]) + float(np.clip(a + max(b, 0.0) * rest, 0.0, None).sum()) + harness
+    wall = float(overhead[-1]) + float(np.clip(a + max(b, 0.0) * rest, 0.0, None).sum()) + harness
+    return wall * min(outcome["cpu"] / max(outcome["wall"], 1e-9), 1.0)
 
 
 def measure(experiment: Experiment, name: str, params: dict, horizon: float, full: bool,
@@ -88,7 +95,7 @@ def measure(experiment: Experiment, name: str, params: dict, horizon: float, ful
     (or to the short run's evaluations scaled by the horizon)."""
     if full or horizon <= SHORT_HORIZON:
         outcome = one_run(experiment, name, params, horizon)
-        return Measure(outcome["wall"], len(outcome["overhead"]), horizon)
+        return Measure(outcome["cpu"], len(outcome["overhead"]), horizon)
     short = one_run(experiment, name, params, SHORT_HORIZON)
     n = evaluations or round(len(short["overhead"]) * horizon / SHORT_HORIZON)
     projected = extrapolate(short, n)

@@ -5,13 +5,13 @@ Figure 7's experiment on the embedded surrogate (``experiments/paper/figure7.yam
 one worker, 1e7 simulated seconds, the paper's settings), run by ``nasbench run`` on a local Ray
 (every core) into ``results/perf/paper-horizon`` (resumable: an interrupted check picks up the
 runs already done): RE, BOHB and SMAC with ``PAPER_HORIZON_SEEDS`` seeds (default 8; a SMAC
-run costs ~25 CPU minutes), random search, which costs nothing, with
+run costs ~4 CPU minutes), random search, which costs nothing, with
 ``PAPER_HORIZON_BASELINE_SEEDS`` (default 20) in a folder of its own (its seeds 0.. are the same
 runs as the other folder's).  Printed: each optimizer's median final test regret and the
 one-sided Mann-Whitney p that it is lower than random search's (unequal groups are fine for the
 test; the suite tests RE, and BOHB under ``NASBENCH_LONG=1``, the same way over 20 seeds).
 
-    python -m perf check_paper_horizon     # ~2 hours on 2 cores with the default 8 seeds
+    python -m perf check_paper_horizon     # ~20 minutes on 2 cores with the default 8 seeds
 """
 from __future__ import annotations
 
