@@ -44,11 +44,12 @@ class ConfigList(list):
             self._index(item)
 
     def _key(self, item: Any) -> bytes | None:
-        """The bytes of ``item``'s vector (-0.0 made 0.0), or None if it cannot be indexed."""
+        """The bytes of ``item``'s float64 vector (-0.0 made 0.0), or None if it cannot be
+        indexed (a vector of another dtype is equal to its float64 copy, not of its bytes)."""
         if type(item) is not Configuration or item.config_space is not self._space:
             return None
         vector = item._vector
-        if np.isnan(vector).any():
+        if vector.dtype != np.float64 or vector.ndim != 1 or np.isnan(vector).any():
             return None
         return (vector + 0.0).tobytes()
 

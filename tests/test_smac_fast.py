@@ -106,7 +106,8 @@ def test_membership_lists_answer_as_a_scan(spaces):
     twin = CS.Configuration(space, vector=members[3].get_array().copy())   # equal, not same
     zero = members[5].get_array().copy()
     zero[zero == 0] = -0.0
-    queries = [*members, *space.sample_configuration(40), twin,
+    as_ints = CS.Configuration(space, vector=members[7].get_array().astype(np.int64))
+    queries = [*members, *space.sample_configuration(40), twin, as_ints,
                CS.Configuration(space, vector=zero), *other.sample_configuration(5), "a", None]
     plain = members[:40]
     listed = ConfigList(members[:20])
@@ -120,7 +121,8 @@ def test_membership_lists_answer_as_a_scan(spaces):
     assert list(listed) == plain and list(by_id) == plain
     for q in queries:
         assert (q in listed) == (q in plain) == (q in by_id), q
-    assert twin in listed and members[50] not in listed and members[50] not in by_id
+    assert twin in listed and as_ints in listed and members[50] not in listed
+    assert members[50] not in by_id
     listed.remove(members[0])   # a change the index does not follow: answered by the scan
     by_id.pop(0)
     assert members[0] not in listed and members[0] not in by_id and members[1] in listed
