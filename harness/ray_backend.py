@@ -134,39 +134,41 @@ def _fan_out(experiment: Experiment, todo: list[RunSpec], output: Path,
     waiting = collections.deque(todo)   # lost runs go back to its front
     lost: dict[RunKey, int] = {}
     pending: dict[Any, RunSpec] = {}
-    try:
-        while True:
-            while waiting and len(pending) < window:
-                run = waiting.popleft()
-                pending[remote.remote(bench, budget, run, *extra)] = run
-            if not pending:
-                break
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=POLL)
-            if not done and address and not _worker_nodes():
-                raise ClusterError(
-                    f"the Ray cluster at {address} has no node with CPUs left (every worker "
-                    f"node is gone; {len(pending) + len(waiting)} runs not done): start worker "
-                    f"nodes ('ray start --address {address}') and run the experiment again: "
-                    "it resumes")
-            for ref in done:
-                run = pending.pop(ref)
-                try:
-                    outcome = ray.get(ref)
-                except ray.exceptions.RayTaskError as exc:
-                    outcome = failed_outcome(f"Ray task failed:\n{exc}")
-                except ray.exceptions.RayError as exc:   # its worker or node was lost
-                    tries = lost[run.key] = lost.get(run.key, 0) + 1
-                    why = f"{type(exc).__name__}: {first_line(exc)}"
-                    if tries <= max_retries:
-                        log.warning("%s seed %d: lost (%s); retry %d of %d", run.label,
-                                    run.seed, why, tries, max_retries)
-                        waiting.appendleft(run)
-                        continue
-                    outcome = failed_outcome(f"Ray task failed: its worker or node was lost "
-                                             f"{tries} time(s), the last: {why}")
-                if outcome["status"] == "mismatch":
-                    raise ClusterError(mismatch(outcome["facts"], bench_config))
-                finished(run, outcome)
-    finally:
-        for ref in pending:
-            ray.cancel(ref, force=True)
+    # What is still pending when this ends (an interrupt, an error) is not cancelled here:
+    # ray.cancel races with the task's own reply in Ray's core, which then aborts the driver
+    # ("Tried to complete task that was not pending", ray-project/ray#54738).  The shutdown
+    # that follows ends the tasks: a local Ray stops its workers, and a cluster ends the
+    # workers of a driver that is gone.
+    while True:
+        while waiting and len(pending) < window:
+            run = waiting.popleft()
+            pending[remote.remote(bench, budget, run, *extra)] = run
+        if not pending:
+            break
+        done, _ = ray.wait(list(pending), num_returns=1, timeout=POLL)
+        if not done and address and not _worker_nodes():
+            raise ClusterError(
+                f"the Ray cluster at {address} has no node with CPUs left (every worker "
+                f"node is gone; {len(pending) + len(waiting)} runs not done): start worker "
+                f"nodes ('ray start --address {address}') and run the experiment again: "
+                "it resumes")
+        for ref in done:
+            run = pending.pop(ref)
+            try:
+                outcome = ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:
+                outcome = failed_outcome(f"Ray task failed:\n{exc}")
+            except ray.exceptions.RayError as exc:   # its worker or node was lost
+                tries = lost[run.key] = lost.get(run.key, 0) + 1
+                why = f"{type(exc).__name__}: {first_line(exc)}"
+                if tries <= max_retries:
+                    log.warning("%s seed %d: lost (%s); retry %d of %d", run.label,
+                                run.seed, why, tries, max_retries)
+                    waiting.appendleft(run)
+                    continue
+                outcome = failed_outcome(f"Ray task failed: its worker or node was lost "
+                                         f"{tries} time(s), the last: {why}")
+            if outcome["status"] == "mismatch":
+                raise ClusterError(mismatch(outcome["facts"], bench_config))
+            finished(run, outcome)
+
