@@ -112,8 +112,8 @@ def _unindexing(name: str) -> Any:
 
 
 for _cls in (ConfigList, RunHistoryConfigs):
-    for _name in ("__setitem__", "__delitem__", "__iadd__", "extend", "insert", "remove", "pop",
-                  "clear"):
+    for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "extend", "insert",
+                  "remove", "pop", "clear"):
         setattr(_cls, _name, _unindexing(_name))
 RunHistoryConfigs.append = _unindexing("append")  # type: ignore[method-assign]
 

@@ -126,6 +126,9 @@ def test_membership_lists_answer_as_a_scan(spaces):
     listed.remove(members[0])   # a change the index does not follow: answered by the scan
     by_id.pop(0)
     assert members[0] not in listed and members[0] not in by_id and members[1] in listed
+    for emptied in (ConfigList(members[:3]), RunHistoryConfigs(history, ids[:3], space)):
+        emptied *= 0   # so does any change in place
+        assert members[1] not in emptied
 
 
 def test_objective_bounds_are_smacs():
