@@ -282,9 +282,14 @@ class FastRandomSearch(RandomSearch):
                                    ) -> list[tuple[float, Configuration]]:
         """SMAC's: the same values, random tie-breaks and order, the pairs made in one pass."""
         acq_values = self._acquisition_function(configs)
-        random = self._rng.rand(len(acq_values))
-        indices = np.lexsort((random.flatten(), acq_values.flatten()))[::-1]
+        indices = self._ranking(acq_values)
         return list(zip(acq_values[indices, 0], [configs[i] for i in indices]))
+
+    def _ranking(self, acq_values: np.ndarray) -> np.ndarray:
+        """SMAC's order of the candidates: by acquisition value, best first, ties broken by one
+        draw each from the search's generator."""
+        random = self._rng.rand(len(acq_values))
+        return np.lexsort((random.flatten(), acq_values.flatten()))[::-1]
 
     def best(self, n_points: int, k: int) -> list[tuple[float, Configuration]] | None:
         """The first ``k`` pairs of ``_maximize(..., n_points, _sorted=True)``, with the same
@@ -297,8 +302,7 @@ class FastRandomSearch(RandomSearch):
         if vectors is None:
             return None
         acq_values = _acquisition_values(acquisition, vectors)
-        random = self._rng.rand(len(acq_values))
-        indices = np.lexsort((random.flatten(), acq_values.flatten()))[::-1][:k]
+        indices = self._ranking(acq_values)[:k]
         return [(acq_values[i, 0], Configuration(self._configspace, vector=vectors[i],
                                                  origin=self._SORTED_ORIGIN))
                 for i in indices.tolist()]

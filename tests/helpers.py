@@ -38,6 +38,24 @@ def files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in run_files(folder)}
 
 
+def run_per_engine(tmp_path: Path, optimizer: str, engines: tuple[str, ...], encoding: str,
+                   time: float, seeds: int, params: dict | None = None) -> dict[str, Path]:
+    """One experiment per ``engine`` of ``optimizer`` (``params`` and the engine) on the embedded
+    table, run by ``nasbench run`` in this process into ``tmp_path / engine``: each engine's
+    results folder."""
+    folders = {}
+    for engine in engines:
+        experiment = {"name": "engines", "benchmark": {"name": "surrogate", "encoding": encoding},
+                      "budget": {"time": time, "workers": 1}, "seeds": seeds,
+                      "optimizers": [{"name": optimizer,
+                                      "params": {**(params or {}), "engine": engine}}],
+                      "execution": {"backend": "local"}}
+        path = write_yaml(tmp_path / f"{engine}.yaml", experiment)
+        folders[engine] = tmp_path / engine
+        assert main(["run", str(path), "--output", str(folders[engine]), "--no-report"]) == 0
+    return folders
+
+
 def cli(capsys, *argv: str) -> tuple[int, str]:
     """``nasbench ARGV`` in this process: its exit code and its stderr."""
     code = main(list(argv))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
 from benchmark.objectives import Objective
-from harness.cli import main
-from harness.results import run_files
 from optimizers import Result, get_optimizer
+
+from .helpers import files, run_per_engine
 
 pytest.importorskip("hpbandster")
 
@@ -54,14 +53,6 @@ def test_other_spaces_get_hpbandsters_own(surrogate):
 
 
 def test_run_files_are_byte_identical_to_hpbandsters_path(tmp_path):
-    out = {}
-    for engine in ("hpbandster", "fast"):
-        experiment = {"name": "engines", "benchmark": {"name": "surrogate", "encoding": "A"},
-                      "budget": {"time": 3e5, "workers": 1}, "seeds": 2,
-                      "optimizers": [{"name": "bohb", "params": {"engine": engine}}],
-                      "execution": {"backend": "local"}}
-        path = tmp_path / f"{engine}.yaml"
-        path.write_text(yaml.safe_dump(experiment, sort_keys=False))
-        assert main(["run", str(path), "--output", str(tmp_path / engine), "--no-report"]) == 0
-        out[engine] = {p.name: p.read_bytes() for p in run_files(tmp_path / engine)}
+    folders = run_per_engine(tmp_path, "bohb", ("hpbandster", "fast"), "A", 3e5, 2)
+    out = {engine: files(folder) for engine, folder in folders.items()}
     assert out["fast"] == out["hpbandster"] and len(out["fast"]) == 2

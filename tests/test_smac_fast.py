@@ -5,13 +5,12 @@ from __future__ import annotations
 import ConfigSpace as CS
 import numpy as np
 import pytest
-import yaml
 
 from benchmark.objectives import Objective
-from harness.cli import main
 from harness.results import read_run, run_files
 
 from .conftest import long_check
+from .helpers import files, run_per_engine
 
 pytest.importorskip("smac")
 
@@ -241,18 +240,9 @@ def test_best_random_challengers_are_smacs(spaces):
 
 def run_both(tmp_path, encoding: str, time: float, params: dict) -> tuple[dict, dict]:
     """One SMAC run per engine through the CLI: {run file: bytes} of each, and their facts."""
-    out = {}
-    for engine in ("smac3", "fast"):
-        experiment = {"name": "engines", "benchmark": {"name": "surrogate", "encoding": encoding},
-                      "budget": {"time": time, "workers": 1}, "seeds": 1,
-                      "optimizers": [{"name": "smac", "params": {**params, "engine": engine}}],
-                      "execution": {"backend": "local"}}
-        path = tmp_path / f"{engine}.yaml"
-        path.write_text(yaml.safe_dump(experiment, sort_keys=False))
-        assert main(["run", str(path), "--output", str(tmp_path / engine), "--no-report"]) == 0
-        out[engine] = {p.name: p.read_bytes() for p in run_files(tmp_path / engine)}
-    facts = read_run(run_files(tmp_path / "fast")[0])[1]
-    return out, facts
+    folders = run_per_engine(tmp_path, "smac", ("smac3", "fast"), encoding, time, 1, params)
+    out = {engine: files(folder) for engine, folder in folders.items()}
+    return out, read_run(run_files(folders["fast"])[0])[1]
 
 
 def test_run_files_are_byte_identical_to_smac3s_path(tmp_path):
